@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One op graph, three executors (see README "Architecture").
+// Arrows point one way: hybridsim -> HybridSimCLI -> Exports/SimEngines -> SimModel -> SimMath -> CGSL.
+let package = Package(
+    name: "HybridSim",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "hybridsim", targets: ["hybridsim"]),
+        .library(name: "SimModel", targets: ["SimModel"]),
+        .library(name: "SimEngines", targets: ["SimEngines"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // GNU Scientific Library, from Debian's libgsl-dev (pkg-config gsl).
+        .systemLibrary(
+            name: "CGSL",
+            pkgConfig: "gsl",
+            providers: [.apt(["libgsl-dev"])]
+        ),
+        // OpenBLAS, from Debian's libopenblas-dev: linked so that GSL's CBLAS calls resolve to it.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "SimMath", dependencies: ["CGSL", "COpenBLAS"]),
+        .target(name: "SimModel", dependencies: ["SimMath", .product(name: "Yams", package: "Yams")]),
+        .target(name: "SimEngines", dependencies: ["SimModel", "SimMath"]),
+        .target(name: "Exports", dependencies: ["SimModel", "SimEngines"]),
+        .target(
+            name: "HybridSimCLI",
+            dependencies: [
+                "SimModel", "SimEngines", "Exports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "hybridsim", dependencies: ["HybridSimCLI"]),
+        .executableTarget(
+            name: "AnalyticBenchmark",
+            dependencies: ["SimModel", "SimEngines"],
+            path: "Benchmarks/AnalyticBenchmark"
+        ),
+        .testTarget(name: "SimMathTests", dependencies: ["SimMath"]),
+        .testTarget(name: "SimModelTests", dependencies: ["SimModel", "SimMath"]),
+        .testTarget(name: "SimEnginesTests", dependencies: ["SimEngines", "SimModel", "SimMath"]),
+        .testTarget(name: "ExportsTests", dependencies: ["Exports", "SimEngines", "SimModel"]),
+        .testTarget(name: "HybridSimCLITests", dependencies: ["HybridSimCLI", "SimModel"]),
+    ]
+)

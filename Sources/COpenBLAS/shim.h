@@ -1,0 +1,4 @@
+#ifndef HYBRIDSIM_COPENBLAS_SHIM_H
+#define HYBRIDSIM_COPENBLAS_SHIM_H
+#include <cblas.h>
+#endif

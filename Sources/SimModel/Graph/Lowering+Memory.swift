@@ -1,0 +1,67 @@
+import Foundation
+
+extension Lowering {
+    /// Parameters, KV cache and SSM state of one layer.
+    ///
+    /// KV cache (prefill and decode only): 2 * B * min(context, window) * Hkv * head_dim * b, on attention
+    /// branches only; a split hybrid caches only its attention share of the context. SSM state: the fp32
+    /// (B, d_inner, N) state plus the conv state (B, conv channels, d_conv - 1) * b.
+    func memoryOf(block: BlockSpec, split: Double?) -> (parameters: Double, kvCache: Double, ssmState: Double) {
+        let d = Double(scenario.model.dModel)
+        let w = scenario.workload
+        let batch = Double(w.batch)
+        let context = Double(w.phase == .decode ? w.contextTokens : w.seqLen)
+        let keepsCache = w.phase != .train
+        var params = 0.0, kv = 0.0, state = 0.0
+
+        func attention(_ s: AttentionSpec, share: Double) {
+            params += d * Double((s.heads + 2 * s.kvHeads) * s.headDim) + Double(s.heads * s.headDim) * d
+            if keepsCache {
+                let cached = min(context * share, s.window.map(Double.init) ?? .infinity)
+                kv += 2 * batch * cached * Double(s.kvHeads * s.headDim) * elementBytes
+            }
+        }
+        func ssm(_ s: SSMSpec) {
+            let dModel = scenario.model.dModel
+            let di = Double(s.dInner(dModel: dModel)), n = Double(s.dState), conv = Double(s.dConv)
+            switch s.variant {
+            case .mamba1:
+                let r = Double(s.resolvedDtRank(dModel: dModel))
+                params += d * 2 * di + di * conv + di * (r + 2 * n) + r * di + di * n + 2 * di + di * d
+                if keepsCache { state += batch * di * n * 4 + batch * di * (conv - 1) * elementBytes }
+            case .mamba2:
+                let h = Double(s.heads(dModel: dModel)), g = Double(s.groups)
+                params += d * (2 * di + 2 * g * n + h) + (di + 2 * g * n) * conv + 3 * h + di + di * d
+                if keepsCache { state += batch * h * Double(s.headDim) * n * 4 + batch * (di + 2 * g * n) * (conv - 1) * elementBytes }
+            }
+        }
+        func ffn(_ activation: Activation, width: Double) -> Double { Double(activation.matrices) * d * width }
+
+        switch block.mixer {
+        case let .attention(s): attention(s, share: 1); params += d
+        case let .ssm(s): ssm(s); params += d
+        case let .hybrid(h):
+            attention(h.attention, share: h.layout == .split ? (split ?? 1) : 1)
+            ssm(h.ssm)
+            params += d
+            switch h.fusion {
+            case .concatProjection: params += 2 * d * d
+            case .gate: params += d * d
+            case .sequenceConcat: params += 2 * d * d + d
+            case .mean: break
+            }
+        case .none: break
+        }
+        switch block.mlp {
+        case let .dense(s): params += ffn(s.activation, width: Double(s.ffnDim)) + d
+        case let .moe(s):
+            params += Double(s.experts) * ffn(s.activation, width: Double(s.expertFFNDim)) + d * Double(s.experts) + d
+            params += Double(s.sharedExperts) * ffn(s.activation, width: Double(s.sharedFFNDim))
+        case let .fff(s):
+            params += Double(s.nodes * s.nodeWidth) * d + Double(s.leaves) * 2 * d * Double(s.leafWidth) + d
+            if s.masterLeafWidth > 0 { params += 2 * d * Double(s.masterLeafWidth) }
+        case nil: break
+        }
+        return (params, kv, state)
+    }
+}

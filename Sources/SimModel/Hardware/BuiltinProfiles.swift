@@ -1,0 +1,192 @@
+import Foundation
+
+/// The profiles that ship with HybridSim, as YAML in the same schema a profile file uses,
+/// each figure with its source under `sources:`.
+///
+/// Datasheet peaks are dense (the datasheets' "with sparsity" figures halved, as their footnotes
+/// say). Efficiency curves and launch overheads are modelling assumptions, marked as such: the
+/// calibrator replaces them with fitted values for a machine it can run on.
+public enum BuiltinProfiles {
+    public static let names: [String] = ["nvidia-h100-sxm", "nvidia-a100-sxm-80gb", "nvidia-h200", "amd-mi300x", "generic-cpu"]
+
+    /// Returns the built-in profile with this name, or nil when there is none.
+    public static func profile(named name: String) throws -> HardwareProfile? {
+        guard let text = yaml(named: name) else { return nil }
+        var profile = try HardwareProfileLoader.decode(text: text, file: "built-in:\(name)")
+        profile.origin = "built-in"
+        return profile
+    }
+
+    /// The YAML text of a built-in profile.
+    public static func yaml(named name: String) -> String? {
+        switch name {
+        case "nvidia-h100-sxm": return h100
+        case "nvidia-a100-sxm-80gb": return a100
+        case "nvidia-h200": return h200
+        case "amd-mi300x": return mi300x
+        case "generic-cpu": return genericCPU
+        default: return nil
+        }
+    }
+
+    /// GPU efficiency curves: modelling assumptions shared by the GPU profiles (not datasheet figures).
+    static let gpuEfficiency = """
+    efficiency:
+      default: {peak: 0.5, half_size_flops: 1.0e9, memory: 0.8, half_size_bytes: 2.0e6}
+      gemm: {peak: 0.75, half_size_flops: 1.0e10, memory: 0.85, half_size_bytes: 4.0e6}
+      attention: {peak: 0.5, half_size_flops: 1.0e10, memory: 0.8, half_size_bytes: 4.0e6}
+      scan: {peak: 0.4, half_size_flops: 1.0e9, memory: 0.7, half_size_bytes: 4.0e6}
+      conv: {peak: 0.4, half_size_flops: 1.0e8, memory: 0.7, half_size_bytes: 2.0e6}
+      elementwise: {peak: 0.5, half_size_flops: 1.0e8, memory: 0.85, half_size_bytes: 2.0e6}
+      router: {peak: 0.4, half_size_flops: 1.0e8, memory: 0.7, half_size_bytes: 2.0e6}
+      gather_scatter: {peak: 0.5, half_size_flops: 1.0e8, memory: 0.6, half_size_bytes: 2.0e6}
+    """
+
+    static let gpuAssumptionSources = """
+      launch_overhead_s: "modelling assumption: typical CUDA/HIP kernel launch plus scheduling gap of a few microseconds; replace by calibration"
+      efficiency: "modelling assumption (not a datasheet figure): saturating efficiency curves per op class; replace by calibration"
+    """
+
+    static let h100 = """
+    schema_version: 1
+    name: nvidia-h100-sxm
+    description: NVIDIA H100 SXM5 80 GB (Hopper)
+    kind: gpu
+    compute_units: 132
+    devices_per_node: 8
+    peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
+    vector_flops: 67.0e12
+    memory: {capacity_bytes: 80.0e9, bandwidth_bytes_per_s: 3.35e12}
+    launch_overhead_s: 4.0e-6
+    \(gpuEfficiency)
+    links:
+      - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6}
+    sources:
+      compute_units: "NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022): H100 SXM5 has 132 SMs"
+      devices_per_node: "NVIDIA DGX H100 datasheet: 8x H100 SXM5 per system"
+      peak_flops.fp32: "NVIDIA H100 Tensor Core GPU datasheet (2023), H100 SXM: FP32 67 teraFLOPS"
+      peak_flops.bf16: "NVIDIA H100 datasheet, H100 SXM: BF16 Tensor Core 1,979 teraFLOPS with sparsity; dense = half"
+      peak_flops.fp16: "NVIDIA H100 datasheet, H100 SXM: FP16 Tensor Core 1,979 teraFLOPS with sparsity; dense = half"
+      peak_flops.fp8: "NVIDIA H100 datasheet, H100 SXM: FP8 Tensor Core 3,958 teraFLOPS with sparsity; dense = half"
+      vector_flops: "NVIDIA H100 datasheet, H100 SXM: FP32 67 teraFLOPS (CUDA cores)"
+      memory.capacity_bytes: "NVIDIA H100 datasheet, H100 SXM: GPU memory 80 GB"
+      memory.bandwidth_bytes_per_s: "NVIDIA H100 datasheet, H100 SXM: GPU memory bandwidth 3.35 TB/s"
+      links.nvlink4: "NVIDIA H100 datasheet: NVLink 900 GB/s (both directions); 450 GB/s each way. Latency 2 us is a modelling assumption"
+    \(gpuAssumptionSources)
+    """
+
+    static let h200 = """
+    schema_version: 1
+    name: nvidia-h200
+    description: NVIDIA H200 SXM 141 GB (Hopper, HBM3e)
+    kind: gpu
+    compute_units: 132
+    devices_per_node: 8
+    peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
+    vector_flops: 67.0e12
+    memory: {capacity_bytes: 141.0e9, bandwidth_bytes_per_s: 4.8e12}
+    launch_overhead_s: 4.0e-6
+    \(gpuEfficiency)
+    links:
+      - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6}
+    sources:
+      compute_units: "NVIDIA H200 is the GH100 die of the H100 SXM5 with 132 SMs (NVIDIA H200 product brief, 2024)"
+      devices_per_node: "NVIDIA HGX H200: 8 GPUs per board"
+      peak_flops.fp32: "NVIDIA H200 Tensor Core GPU datasheet (2024), H200 SXM: FP32 67 teraFLOPS"
+      peak_flops.bf16: "NVIDIA H200 datasheet, H200 SXM: BF16 Tensor Core 1,979 teraFLOPS with sparsity; dense = half"
+      peak_flops.fp16: "NVIDIA H200 datasheet, H200 SXM: FP16 Tensor Core 1,979 teraFLOPS with sparsity; dense = half"
+      peak_flops.fp8: "NVIDIA H200 datasheet, H200 SXM: FP8 Tensor Core 3,958 teraFLOPS with sparsity; dense = half"
+      vector_flops: "NVIDIA H200 datasheet, H200 SXM: FP32 67 teraFLOPS"
+      memory.capacity_bytes: "NVIDIA H200 datasheet: GPU memory 141 GB"
+      memory.bandwidth_bytes_per_s: "NVIDIA H200 datasheet: GPU memory bandwidth 4.8 TB/s"
+      links.nvlink4: "NVIDIA H200 datasheet: NVLink 900 GB/s (both directions); 450 GB/s each way. Latency is a modelling assumption"
+    \(gpuAssumptionSources)
+    """
+
+    static let a100 = """
+    schema_version: 1
+    name: nvidia-a100-sxm-80gb
+    description: NVIDIA A100 SXM4 80 GB (Ampere)
+    kind: gpu
+    compute_units: 108
+    devices_per_node: 8
+    peak_flops: {fp32: 19.5e12, bf16: 312.0e12, fp16: 312.0e12}
+    vector_flops: 19.5e12
+    memory: {capacity_bytes: 80.0e9, bandwidth_bytes_per_s: 2.039e12}
+    launch_overhead_s: 4.0e-6
+    \(gpuEfficiency)
+    links:
+      - {name: nvlink3, bandwidth_bytes_per_s: 300.0e9, latency_s: 2.0e-6}
+    sources:
+      compute_units: "NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020): A100 has 108 SMs"
+      devices_per_node: "NVIDIA DGX A100 datasheet: 8x A100 per system"
+      peak_flops.fp32: "NVIDIA A100 Tensor Core GPU datasheet (2021): FP32 19.5 teraFLOPS"
+      peak_flops.bf16: "NVIDIA A100 datasheet: BF16 Tensor Core 312 teraFLOPS (624 with sparsity)"
+      peak_flops.fp16: "NVIDIA A100 datasheet: FP16 Tensor Core 312 teraFLOPS (624 with sparsity)"
+      peak_flops.fp8: "not supported: Ampere tensor cores have no FP8 (the datasheet lists none)"
+      vector_flops: "NVIDIA A100 datasheet: FP32 19.5 teraFLOPS"
+      memory.capacity_bytes: "NVIDIA A100 datasheet, A100 80GB SXM: GPU memory 80 GB HBM2e"
+      memory.bandwidth_bytes_per_s: "NVIDIA A100 datasheet, A100 80GB SXM: GPU memory bandwidth 2,039 GB/s"
+      links.nvlink3: "NVIDIA A100 datasheet: NVLink 600 GB/s (both directions); 300 GB/s each way. Latency is a modelling assumption"
+    \(gpuAssumptionSources)
+    """
+
+    static let mi300x = """
+    schema_version: 1
+    name: amd-mi300x
+    description: AMD Instinct MI300X 192 GB (CDNA 3)
+    kind: gpu
+    compute_units: 304
+    devices_per_node: 8
+    peak_flops: {fp32: 163.4e12, bf16: 1307.4e12, fp16: 1307.4e12, fp8: 2614.9e12}
+    vector_flops: 81.7e12
+    memory: {capacity_bytes: 192.0e9, bandwidth_bytes_per_s: 5.3e12}
+    launch_overhead_s: 5.0e-6
+    \(gpuEfficiency)
+    links:
+      - {name: infinity-fabric, bandwidth_bytes_per_s: 448.0e9, latency_s: 2.0e-6}
+    sources:
+      compute_units: "AMD Instinct MI300X data sheet (2023): 304 GPU compute units"
+      devices_per_node: "AMD Instinct MI300X Platform: 8 GPUs per platform"
+      peak_flops.fp32: "AMD Instinct MI300X data sheet: peak FP32 matrix 163.4 TFLOPS"
+      peak_flops.bf16: "AMD Instinct MI300X data sheet: peak BF16 1307.4 TFLOPS dense (2614.9 with sparsity)"
+      peak_flops.fp16: "AMD Instinct MI300X data sheet: peak FP16 1307.4 TFLOPS dense (2614.9 with sparsity)"
+      peak_flops.fp8: "AMD Instinct MI300X data sheet: peak FP8 2614.9 TFLOPS dense (5229.8 with sparsity)"
+      vector_flops: "AMD Instinct MI300X data sheet: peak FP32 vector 81.7 TFLOPS"
+      memory.capacity_bytes: "AMD Instinct MI300X data sheet: 192 GB HBM3"
+      memory.bandwidth_bytes_per_s: "AMD Instinct MI300X data sheet: peak memory bandwidth 5.3 TB/s"
+      links.infinity-fabric: "AMD Instinct MI300X data sheet: peak aggregate Infinity Fabric link bandwidth 896 GB/s (both directions); 448 GB/s each way. Latency is a modelling assumption"
+      launch_overhead_s: "modelling assumption: HIP kernel launch plus scheduling gap; replace by calibration"
+      efficiency: "modelling assumption (not a datasheet figure): saturating efficiency curves per op class; replace by calibration"
+    """
+
+    static let genericCPU = """
+    schema_version: 1
+    name: generic-cpu
+    description: Generic 2-core AVX2+FMA x86-64 CPU (the project's build machine kind), fp32 arithmetic for every dtype
+    kind: cpu
+    compute_units: 2
+    devices_per_node: 1
+    peak_flops: {fp32: 192.0e9, bf16: 192.0e9, fp16: 192.0e9}
+    vector_flops: 192.0e9
+    memory: {capacity_bytes: 25.77e9, bandwidth_bytes_per_s: 20.0e9}
+    launch_overhead_s: 1.0e-6
+    efficiency:
+      default: {peak: 0.5, half_size_flops: 1.0e6, memory: 0.8, half_size_bytes: 6.4e4}
+      gemm: {peak: 0.78, half_size_flops: 2.0e7, memory: 0.8, half_size_bytes: 6.4e4}
+      attention: {peak: 0.6, half_size_flops: 2.0e7, memory: 0.8, half_size_bytes: 6.4e4}
+      scan: {peak: 0.1, half_size_flops: 1.0e6, memory: 0.5, half_size_bytes: 6.4e4}
+    sources:
+      compute_units: "shared/reference/this-machine.md: 2 cores, AMD EPYC Zen 3 under KVM, AVX2 + FMA"
+      peak_flops.fp32: "shared/reference/this-machine.md: fp32 FMA peak about 96 GFLOP/s per core (12 independent 8-wide FMA chains), 2 cores"
+      peak_flops.bf16: "no native bf16 on this CPU: bf16 is computed in fp32, at the fp32 peak"
+      peak_flops.fp16: "no native fp16 arithmetic on this CPU: fp16 is computed in fp32, at the fp32 peak"
+      vector_flops: "same FMA units as peak_flops.fp32"
+      memory.capacity_bytes: "shared/reference/this-machine.md: 24 GiB RAM"
+      memory.bandwidth_bytes_per_s: "shared/reference/this-machine.md: STREAM-like triad about 20 GB/s on one core (two-core figure not measured)"
+      efficiency.gemm.peak: "shared/reference/this-machine.md: OpenBLAS sgemm one thread 72-76 GFLOP/s = about 78% of the FMA peak"
+      efficiency.scan.peak: "shared/reference/this-machine.md: plain C selective scan 1.8-6.8 GFLOP/s of 96 (exp-bound); 0.1 is an assumption between the two"
+      launch_overhead_s: "modelling assumption: per-op dispatch cost of a CPU runtime; replace by calibration"
+      efficiency: "other curves: modelling assumptions; `hybridsim calibrate` fits them on this machine"
+    """
+}

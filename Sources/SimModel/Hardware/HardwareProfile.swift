@@ -1,0 +1,139 @@
+import Foundation
+
+/// Number formats a workload runs in.
+public enum DType: String, CaseIterable, Sendable, Codable {
+    case fp32, bf16, fp16, fp8
+
+    /// Bytes per element.
+    public var bytes: Double {
+        switch self {
+        case .fp32: return 4
+        case .bf16, .fp16: return 2
+        case .fp8: return 1
+        }
+    }
+}
+
+/// The classes of op the cost model keeps separate efficiency curves for.
+public enum OpClass: String, CaseIterable, Sendable, Codable {
+    /// Dense matrix multiplies (projections, MLPs, experts, FFF leaves).
+    case gemm
+    /// Attention scores and weighted sum (QK^T, softmax, PV).
+    case attention
+    /// The SSM selective scan.
+    case scan
+    /// Depthwise causal conv1d.
+    case conv
+    /// Norms, activations, residual adds, fusion arithmetic.
+    case elementwise
+    /// Routers: MoE gate, dynamic-depth router, FFF tree descent.
+    case router
+    /// Gathers and scatters of token rows (MoE dispatch on one device, dynamic-depth compaction).
+    case gatherScatter = "gather_scatter"
+
+    /// Whether the op runs on matrix units (tensor cores) at the dtype's peak, or on vector units.
+    public var usesMatrixUnits: Bool { self == .gemm || self == .attention }
+}
+
+/// How efficiently an op class uses the hardware, as a function of its size.
+///
+/// compute efficiency(F) = `peak` * F / (F + `halfSizeFlops`), a saturating curve that reaches half
+/// its peak at `halfSizeFlops`; memory efficiency(B) = `memory` * B / (B + `halfSizeBytes`).
+public struct EfficiencyCurve: Sendable, Equatable, Codable {
+    public var peak: Double
+    public var halfSizeFlops: Double
+    public var memory: Double
+    public var halfSizeBytes: Double
+
+    public init(peak: Double, halfSizeFlops: Double, memory: Double, halfSizeBytes: Double = 0) {
+        self.peak = peak
+        self.halfSizeFlops = halfSizeFlops
+        self.memory = memory
+        self.halfSizeBytes = halfSizeBytes
+    }
+
+    /// Fraction of peak FLOP/s an op of `flops` FLOPs reaches.
+    @inline(__always)
+    public func computeEfficiency(flops: Double) -> Double {
+        flops <= 0 ? peak : peak * flops / (flops + halfSizeFlops)
+    }
+
+    /// Fraction of peak bandwidth an op moving `bytes` reaches.
+    @inline(__always)
+    public func memoryEfficiency(bytes: Double) -> Double {
+        bytes <= 0 ? memory : memory * bytes / (bytes + halfSizeBytes)
+    }
+}
+
+/// A link between devices (NVLink, Infinity Fabric, PCIe, a socket interconnect).
+public struct Link: Sendable, Equatable, Codable {
+    public var name: String
+    /// Unidirectional bandwidth of one device's connection, bytes/s.
+    public var bandwidthBytesPerSecond: Double
+    /// Per-message latency, seconds.
+    public var latencySeconds: Double
+}
+
+/// A device and its cost-model parameters.
+///
+/// Built-in profiles carry datasheet figures with their sources; the calibrator writes profiles
+/// of the same schema with fitted parameters. See ``HardwareProfileLoader`` for the YAML form.
+public struct HardwareProfile: Sendable, Equatable {
+    public static let schemaVersion = 1
+
+    public enum Kind: String, Sendable, Codable { case gpu, cpu }
+
+    public var name: String
+    public var description: String
+    public var kind: Kind
+    /// SMs (NVIDIA), CUs (AMD) or cores (CPU): the unit a lane's share is counted in.
+    public var computeUnits: Int
+    /// Devices of this kind available in one node (for separate-device placement and expert parallelism).
+    public var devicesPerNode: Int
+    /// Dense peak FLOP/s per dtype on matrix units (tensor cores / AMX / FMA for CPUs).
+    public var peakFlops: [DType: Double]
+    /// Peak FLOP/s of the vector units (non-tensor fp32), used by scan, conv, elementwise, router ops.
+    public var vectorFlops: Double
+    public var memoryCapacityBytes: Double
+    public var memoryBandwidthBytesPerSecond: Double
+    /// Fixed cost of one op (kernel launch, dispatch), seconds.
+    public var launchOverheadSeconds: Double
+    public var efficiency: [OpClass: EfficiencyCurve]
+    public var links: [Link]
+    /// Where each number comes from: key path -> citation.
+    public var sources: [String: String]
+    /// Free-form provenance (written by the calibrator: CPU model, library versions, date).
+    public var provenance: [String: String]
+    /// Where the profile was loaded from ("built-in" or a path).
+    public var origin: String
+
+    public init(name: String, description: String, kind: Kind, computeUnits: Int, devicesPerNode: Int,
+                peakFlops: [DType: Double], vectorFlops: Double, memoryCapacityBytes: Double,
+                memoryBandwidthBytesPerSecond: Double, launchOverheadSeconds: Double,
+                efficiency: [OpClass: EfficiencyCurve], links: [Link], sources: [String: String] = [:],
+                provenance: [String: String] = [:], origin: String = "inline") {
+        self.name = name
+        self.description = description
+        self.kind = kind
+        self.computeUnits = computeUnits
+        self.devicesPerNode = devicesPerNode
+        self.peakFlops = peakFlops
+        self.vectorFlops = vectorFlops
+        self.memoryCapacityBytes = memoryCapacityBytes
+        self.memoryBandwidthBytesPerSecond = memoryBandwidthBytesPerSecond
+        self.launchOverheadSeconds = launchOverheadSeconds
+        self.efficiency = efficiency
+        self.links = links
+        self.sources = sources
+        self.provenance = provenance
+        self.origin = origin
+    }
+
+    /// The efficiency curve of an op class (every class is present after loading).
+    public func curve(_ opClass: OpClass) -> EfficiencyCurve {
+        efficiency[opClass] ?? EfficiencyCurve(peak: 1, halfSizeFlops: 0, memory: 1)
+    }
+
+    /// The fastest link, used between devices of this kind.
+    public var interconnect: Link? { links.max { $0.bandwidthBytesPerSecond < $1.bandwidthBytesPerSecond } }
+}

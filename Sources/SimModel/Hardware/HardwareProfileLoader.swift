@@ -1,0 +1,141 @@
+import Foundation
+
+/// Reads hardware profiles from YAML (schema version 1), strictly.
+///
+/// ```yaml
+/// schema_version: 1
+/// name: nvidia-h100-sxm
+/// description: NVIDIA H100 SXM5 80 GB
+/// kind: gpu                        # gpu | cpu
+/// compute_units: 132
+/// devices_per_node: 8
+/// peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}   # dense, FLOP/s
+/// vector_flops: 67.0e12
+/// memory: {capacity_bytes: 80.0e9, bandwidth_bytes_per_s: 3.35e12}
+/// launch_overhead_s: 4.0e-6
+/// efficiency:                      # per op class; missing classes fall back to `default`
+///   default: {peak: 0.7, half_size_flops: 1.0e9, memory: 0.8, half_size_bytes: 1.0e6}
+///   gemm: {peak: 0.8, half_size_flops: 5.0e9, memory: 0.85}
+/// links: [{name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6}]
+/// sources: {peak_flops.bf16: "NVIDIA H100 datasheet ..."}
+/// provenance: {written_by: "hybridsim calibrate"}
+/// fit: ...                         # free-form fit report, kept as written
+/// ```
+public enum HardwareProfileLoader {
+    static let topKeys = ["schema_version", "name", "description", "kind", "compute_units", "devices_per_node",
+                          "peak_flops", "vector_flops", "memory", "launch_overhead_s", "efficiency", "links",
+                          "sources", "provenance", "fit"]
+    static let curveKeys = ["peak", "half_size_flops", "memory", "half_size_bytes"]
+
+    /// Loads a profile file.
+    public static func load(path: String) throws -> HardwareProfile {
+        var profile = try decode(YAMLNode.load(path: path))
+        profile.origin = path
+        return profile
+    }
+
+    /// Decodes a profile from YAML text.
+    public static func decode(text: String, file: String) throws -> HardwareProfile {
+        try decode(YAMLNode.parse(text, file: file))
+    }
+
+    /// Decodes a profile from a mapping node (a file's root, or a scenario's inline `hardware:` map).
+    public static func decode(_ node: YAMLNode) throws -> HardwareProfile {
+        let map = try node.mapping(allowed: topKeys)
+        let versionNode = try map.required("schema_version", allowed: "1")
+        let version = try versionNode.int(allowed: "1")
+        if version > HardwareProfile.schemaVersion {
+            throw versionNode.error(
+                "this profile is schema version \(version), written by a newer HybridSim; this build reads schema version \(HardwareProfile.schemaVersion)",
+                allowed: "schema_version: 1 (upgrade HybridSim to read newer profiles)")
+        }
+        guard version >= 1 else {
+            throw versionNode.error("schema version \(version) does not exist", allowed: "1")
+        }
+        let name = try map.required("name").string()
+        guard !name.isEmpty else { throw try map.required("name").error("the name is empty") }
+        let description = try map["description"]?.string() ?? name
+        let kind = HardwareProfile.Kind(rawValue: try map["kind"]?.choice(["gpu", "cpu"]) ?? "gpu") ?? .gpu
+        let units = try map.required("compute_units").int(in: 1...1_000_000)
+        let devices = try map["devices_per_node"]?.int(in: 1...4096) ?? 1
+
+        let flopsNode = try map.required("peak_flops", allowed: "a mapping of dtype to FLOP/s: \(DType.allCases.map(\.rawValue).joined(separator: ", "))")
+        let flopsMap = try flopsNode.mapping(allowed: DType.allCases.map(\.rawValue))
+        var peak: [DType: Double] = [:]
+        for (key, value) in flopsMap.entries {
+            guard let dtype = DType(rawValue: key) else { continue }
+            peak[dtype] = try value.positiveDouble(allowed: "FLOP/s greater than 0")
+        }
+        guard !peak.isEmpty else { throw flopsNode.error("no dtype has a peak", allowed: DType.allCases.map(\.rawValue).joined(separator: ", ")) }
+        let vector = try map["vector_flops"]?.positiveDouble() ?? (peak[.fp32] ?? peak.values.min() ?? 1)
+
+        let memory = try map.required("memory").mapping(allowed: ["capacity_bytes", "bandwidth_bytes_per_s"])
+        let capacity = try memory.required("capacity_bytes").positiveDouble()
+        let bandwidth = try memory.required("bandwidth_bytes_per_s").positiveDouble()
+        let overhead = try map["launch_overhead_s"]?.double(in: 0...1, allowed: "seconds from 0 to 1") ?? 0
+
+        var curves: [OpClass: EfficiencyCurve] = [:]
+        var fallback = EfficiencyCurve(peak: 1, halfSizeFlops: 0, memory: 1, halfSizeBytes: 0)
+        if let effNode = map["efficiency"] {
+            let eff = try effNode.mapping(allowed: ["default"] + OpClass.allCases.map(\.rawValue))
+            if let d = eff["default"] { fallback = try curve(d, fallback: fallback) }
+            for opClass in OpClass.allCases {
+                curves[opClass] = try eff[opClass.rawValue].map { try curve($0, fallback: fallback) } ?? fallback
+            }
+        } else {
+            for opClass in OpClass.allCases { curves[opClass] = fallback }
+        }
+
+        var links: [Link] = []
+        if let linksNode = map["links"] {
+            for item in try linksNode.list() {
+                let l = try item.mapping(allowed: ["name", "bandwidth_bytes_per_s", "latency_s"])
+                links.append(Link(name: try l.required("name").string(),
+                                  bandwidthBytesPerSecond: try l.required("bandwidth_bytes_per_s").positiveDouble(),
+                                  latencySeconds: try l["latency_s"]?.double(in: 0...1, allowed: "seconds from 0 to 1") ?? 0))
+            }
+        }
+        let sources = try stringMap(map["sources"])
+        let provenance = try stringMap(map["provenance"])
+        return HardwareProfile(name: name, description: description, kind: kind, computeUnits: units, devicesPerNode: devices,
+                               peakFlops: peak, vectorFlops: vector, memoryCapacityBytes: capacity,
+                               memoryBandwidthBytesPerSecond: bandwidth, launchOverheadSeconds: overhead,
+                               efficiency: curves, links: links, sources: sources, provenance: provenance,
+                               origin: node.file)
+    }
+
+    static func curve(_ node: YAMLNode, fallback: EfficiencyCurve) throws -> EfficiencyCurve {
+        let m = try node.mapping(allowed: curveKeys)
+        return EfficiencyCurve(
+            peak: try m["peak"]?.double(in: 1e-6...1, allowed: "a fraction in (0, 1]") ?? fallback.peak,
+            halfSizeFlops: try m["half_size_flops"]?.double(in: 0...1e30, allowed: "FLOPs, at least 0") ?? fallback.halfSizeFlops,
+            memory: try m["memory"]?.double(in: 1e-6...1, allowed: "a fraction in (0, 1]") ?? fallback.memory,
+            halfSizeBytes: try m["half_size_bytes"]?.double(in: 0...1e30, allowed: "bytes, at least 0") ?? fallback.halfSizeBytes)
+    }
+
+    static func stringMap(_ node: YAMLNode?) throws -> [String: String] {
+        guard let node else { return [:] }
+        var result: [String: String] = [:]
+        for (key, value) in try node.openMapping().entries { result[key] = try value.string() }
+        return result
+    }
+
+    /// Resolves a scenario's `hardware:` value: a built-in name, a path to a profile file
+    /// (relative to the scenario's folder), or an inline mapping.
+    public static func resolve(_ node: YAMLNode, relativeTo directory: String) throws -> HardwareProfile {
+        if node.isMapping { return try decode(node) }
+        let value = try node.string()
+        if let builtIn = try BuiltinProfiles.profile(named: value) { return builtIn }
+        let looksLikePath = value.contains("/") || value.hasSuffix(".yaml") || value.hasSuffix(".yml")
+        if looksLikePath {
+            let path = value.hasPrefix("/") ? value : (directory as NSString).appendingPathComponent(value)
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw node.error("the profile file `\(path)` does not exist", allowed: "a built-in profile (\(BuiltinProfiles.names.joined(separator: ", "))), a path to a profile YAML, or an inline mapping")
+            }
+            return try load(path: path)
+        }
+        var problem = "`\(value)` is not a built-in profile"
+        if let guess = Spelling.suggestion(for: value, among: BuiltinProfiles.names) { problem += " (did you mean `\(guess)`?)" }
+        throw node.error(problem, allowed: "a built-in profile (\(BuiltinProfiles.names.joined(separator: ", "))), a path to a profile YAML, or an inline mapping")
+    }
+}
