@@ -64,9 +64,14 @@ extension Lowering {
         }
 
         // Model FLOPs had every token run the layer once: the same block on the full batch, unweighted.
-        var denseBuilder = OpBuilder(elementBytes: elementBytes, phaseMultiplier: phaseMultiplier)
-        _ = lowerPass(block: block, tokens: full, after: [], builder: &denseBuilder, fixedSplit: split)
-        let dense = denseBuilder.ops.reduce(0) { $0 + $1.modelFlops }
+        let dense: Double
+        if depth == nil {
+            dense = b.ops.reduce(0) { $0 + $1.modelFlops }
+        } else {
+            var denseBuilder = OpBuilder(elementBytes: elementBytes, phaseMultiplier: phaseMultiplier)
+            _ = lowerPass(block: block, tokens: full, after: [], builder: &denseBuilder, fixedSplit: split)
+            dense = denseBuilder.ops.reduce(0) { $0 + $1.modelFlops }
+        }
 
         let memory = memoryOf(block: block, split: split)
         var activation = 0.0
@@ -77,7 +82,10 @@ extension Lowering {
                     : max(activation, (m * k + m * n) * count * elementBytes)
             }
         }
-        return BlockGraph(blockName: name, ops: b.ops, splitRatio: split, routing: routing, expectedExecutions: expected,
+        var routesExperts = false
+        if case .moe = block.mlp { routesExperts = true }
+        return BlockGraph(blockName: name, ops: b.ops, splitRatio: split, routing: routing, routesExperts: routesExperts,
+                          expectedExecutions: expected,
                           weightBytes: memory.parameters * elementBytes, kvCacheBytes: memory.kvCache,
                           ssmStateBytes: memory.ssmState, activationBytes: activation, parameters: memory.parameters,
                           denseModelFlops: dense)

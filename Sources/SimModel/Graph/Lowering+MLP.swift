@@ -116,7 +116,7 @@ extension Lowering {
                   lanes: lanes.deviceMask, share: 1, after: [])
         }
         let params = scenario.model.includeEmbedding ? Double(scenario.model.vocab * scenario.model.dModel) : 0
-        return BlockGraph(blockName: "embedding", ops: b.ops, splitRatio: nil, routing: nil, expectedExecutions: 1,
+        return BlockGraph(blockName: "embedding", ops: b.ops, splitRatio: nil, routing: nil, routesExperts: false, expectedExecutions: 1,
                           weightBytes: params * elementBytes, kvCacheBytes: 0, ssmStateBytes: 0,
                           activationBytes: t * Double(scenario.model.dModel) * elementBytes, parameters: params, denseModelFlops: 0)
     }
@@ -135,7 +135,7 @@ extension Lowering {
             params += Double(scenario.model.vocab) * d
         }
         let dense = b.ops.reduce(0) { $0 + $1.modelFlops }
-        return BlockGraph(blockName: "lm_head", ops: b.ops, splitRatio: nil, routing: nil, expectedExecutions: 1,
+        return BlockGraph(blockName: "lm_head", ops: b.ops, splitRatio: nil, routing: nil, routesExperts: false, expectedExecutions: 1,
                           weightBytes: params * elementBytes, kvCacheBytes: 0, ssmStateBytes: 0,
                           activationBytes: rows * Double(scenario.model.vocab) * elementBytes, parameters: params,
                           denseModelFlops: dense)

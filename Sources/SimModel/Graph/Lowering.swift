@@ -75,29 +75,27 @@ public struct Lowering {
     /// Lowers every layer, reusing the template of identical layers.
     public func lower() -> OpGraph {
         var templates: [BlockGraph] = []
-        var index: [String: Int] = [:]
+        // Templates per distinct block id, each with the (skip, repeat) it was lowered for.
+        var byBlock = [[(skip: Double, repeats: Double, template: Int)]](repeating: [], count: scenario.model.layerBlockNames.count)
         var layers: [LayerInstance] = []
         layers.reserveCapacity(scenario.model.layers.count)
         let depth = scenario.model.dynamicDepth
-        for (i, name) in scenario.model.layers.enumerated() {
-            var key = name
-            if let depth { key += "|\(depth.skip[i])|\(depth.repeatProbability[i])" }
-            if let t = index[key] {
-                layers.append(LayerInstance(layer: i, blockName: name, template: t))
+        let names = scenario.model.layerBlockNames
+        for (i, id) in scenario.model.layerBlockIDs.enumerated() {
+            let skip = depth?.skip[i] ?? 0, repeats = depth?.repeatProbability[i] ?? 0
+            if let found = byBlock[id].first(where: { $0.skip == skip && $0.repeats == repeats }) {
+                layers.append(LayerInstance(layer: i, blockName: names[id], template: found.template))
                 continue
             }
-            guard let block = scenario.model.blocks[name] else { continue }
-            let template = lowerLayer(name: name, block: block, layer: i)
-            index[key] = templates.count
-            layers.append(LayerInstance(layer: i, blockName: name, template: templates.count))
+            guard let block = scenario.model.blocks[names[id]] else { continue }
+            let template = lowerLayer(name: names[id], block: block, layer: i)
+            byBlock[id].append((skip, repeats, templates.count))
+            layers.append(LayerInstance(layer: i, blockName: names[id], template: templates.count))
             templates.append(template)
         }
+        // Model FLOPs had every layer run once on every token.
         var dense = 0.0
-        for layer in layers {
-            let t = templates[layer.template]
-            // Model FLOPs of the layer had it run once on every token.
-            dense += t.denseModelFlops
-        }
+        for layer in layers { dense += templates[layer.template].denseModelFlops }
         let prologue = lowerPrologue(), epilogue = lowerEpilogue()
         dense += prologue.ops.reduce(0) { $0 + $1.modelFlops } + epilogue.ops.reduce(0) { $0 + $1.modelFlops }
         return OpGraph(lanes: lanes.lanes, templates: templates, layers: layers, prologue: prologue, epilogue: epilogue,

@@ -82,6 +82,8 @@ public struct BlockGraph: Sendable {
     public var splitRatio: Double?
     /// MoE / FFF routing statistics, when the block routes.
     public var routing: RoutingStats?
+    /// Whether `routing` describes MoE experts (true) or FFF leaves (false).
+    public var routesExperts: Bool
     /// Expected executions of this layer per token (1 without dynamic depth; 1 - skip + repeat with it).
     public var expectedExecutions: Double
     /// Memory the layer keeps: weights, KV cache, SSM state (bytes).

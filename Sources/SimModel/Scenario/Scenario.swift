@@ -65,10 +65,26 @@ public struct ModelSpec: Sendable {
     /// Named block definitions, in the order written.
     public var blocks: [String: BlockSpec]
     /// One block name per layer, first to last.
-    public var layers: [String]
+    public var layers: [String] {
+        didSet { indexLayers() }
+    }
     /// Whether to count the embedding and LM head (vocab projection).
     public var includeEmbedding: Bool
     public var dynamicDepth: DynamicDepthSpec?
+    /// Distinct block names in the order layers first use them, and each layer's index into it.
+    public private(set) var layerBlockNames: [String] = []
+    public private(set) var layerBlockIDs: [Int] = []
+
+    mutating func indexLayers() {
+        var ids: [String: Int] = [:]
+        layerBlockNames = []
+        layerBlockIDs = layers.map { name in
+            if let id = ids[name] { return id }
+            ids[name] = layerBlockNames.count
+            layerBlockNames.append(name)
+            return layerBlockNames.count - 1
+        }
+    }
 
     public init(dModel: Int, vocab: Int, blocks: [String: BlockSpec], layers: [String], includeEmbedding: Bool = true,
                 dynamicDepth: DynamicDepthSpec? = nil) {
@@ -78,6 +94,7 @@ public struct ModelSpec: Sendable {
         self.layers = layers
         self.includeEmbedding = includeEmbedding
         self.dynamicDepth = dynamicDepth
+        indexLayers()
     }
 }
 

@@ -52,7 +52,7 @@ public enum ScenarioLoader {
         let seed = try map["seed"].map { UInt64(try $0.int(in: 0...Int.max, allowed: "a whole number from 0 to \(Int.max)")) } ?? 1
         let hardware = try HardwareProfileLoader.resolve(map.required("hardware", allowed: "a built-in profile name, a path to a profile YAML, or an inline mapping"), relativeTo: directory)
         let workload = try decodeWorkload(map.required("workload"), hardware: hardware)
-        let model = try decodeModel(map.required("model"))
+        let model = try decodeModel(map.required("model"), hardware: hardware)
         return Scenario(name: name, description: description, file: root.file, hardware: hardware, model: model,
                         workload: workload, seed: seed)
     }
@@ -77,7 +77,7 @@ public enum ScenarioLoader {
 
     // MARK: Model
 
-    static func decodeModel(_ node: YAMLNode) throws -> ModelSpec {
+    static func decodeModel(_ node: YAMLNode, hardware: HardwareProfile) throws -> ModelSpec {
         let map = try node.mapping(allowed: modelKeys)
         let dModel = try map.required("d_model").int(in: 1...1_000_000, allowed: "a whole number from 1 to 1000000")
         let vocab = try map["vocab"]?.int(in: 1...100_000_000, allowed: "a whole number from 1 to 100000000") ?? 32000
@@ -87,7 +87,7 @@ public enum ScenarioLoader {
         guard !blocksMap.entries.isEmpty else { throw blocksNode.error("no blocks are defined", allowed: "at least one named block") }
         var blocks: [String: BlockSpec] = [:]
         for (name, value) in blocksMap.entries {
-            blocks[name] = try decodeBlock(value, dModel: dModel)
+            blocks[name] = try decodeBlock(value, dModel: dModel, hardware: hardware)
         }
         let names = blocksMap.keys
         let layers = try decodeLayers(map.required("layers", allowed: "a list of block names, or {pattern: [names], repeat: N}"), blockNames: names)
@@ -121,14 +121,33 @@ public enum ScenarioLoader {
         return layers
     }
 
-    static func decodeBlock(_ node: YAMLNode, dModel: Int) throws -> BlockSpec {
+    static func decodeBlock(_ node: YAMLNode, dModel: Int, hardware: HardwareProfile) throws -> BlockSpec {
         let map = try node.mapping(allowed: blockKeys)
         let mixer = try decodeMixer(map.required("mixer", allowed: "{type: attention | ssm | hybrid | none, ...}"), dModel: dModel)
         let mlp = try map["mlp"].map(decodeMLP) ?? nil
+        try checkDevices(map, mixer: mixer, mlp: mlp, hardware: hardware)
         if case .none = mixer, mlp == nil {
             throw node.error("the block has neither a mixer nor an MLP", allowed: "a mixer other than none, or an mlp")
         }
         return BlockSpec(mixer: mixer, mlp: mlp)
+    }
+
+    /// Placements and expert parallelism must fit the profile's devices and have a link between them.
+    static func checkDevices(_ map: YAMLMapping, mixer: MixerSpec, mlp: MLPSpec?, hardware: HardwareProfile) throws {
+        if case let .hybrid(h) = mixer, h.placement == .separateDevices {
+            let at = map["mixer"] ?? map.owner
+            guard hardware.devicesPerNode >= 2, hardware.interconnect != nil else {
+                throw at.error("placement separate_devices needs two devices joined by a link, but the profile `\(hardware.name)` has \(hardware.devicesPerNode) device(s) and \(hardware.links.isEmpty ? "no links" : "links")",
+                               allowed: "same_lane or separate_lanes on this profile, or a profile with devices_per_node >= 2 and links")
+            }
+        }
+        if case let .moe(m) = mlp, m.devices > 1 {
+            let at = map["mlp"] ?? map.owner
+            guard m.devices <= hardware.devicesPerNode, hardware.interconnect != nil else {
+                throw at.error("expert parallelism over \(m.devices) devices needs that many devices joined by a link; the profile `\(hardware.name)` has \(hardware.devicesPerNode) and \(hardware.links.count) link(s)",
+                               allowed: "devices from 1 to \(hardware.devicesPerNode)\(hardware.interconnect == nil ? " (1: the profile has no links)" : "")")
+            }
+        }
     }
 
     static func typeOf(_ node: YAMLNode, choices: [String]) throws -> String {

@@ -1,0 +1,38 @@
+import Foundation
+
+/// A CSV table with RFC 4180 quoting. Numbers print as Swift's shortest round-tripping decimal,
+/// so the same values give the same bytes on every machine.
+public struct CSVTable: Sendable {
+    public var header: [String]
+    public var rows: [[String]]
+
+    public init(header: [String], rows: [[String]] = []) {
+        self.header = header
+        self.rows = rows
+    }
+
+    public mutating func append(_ row: [String]) { rows.append(row) }
+
+    public var text: String {
+        var out = Self.line(header)
+        for row in rows { out += Self.line(row) }
+        return out
+    }
+
+    static func line(_ fields: [String]) -> String {
+        fields.map(quote).joined(separator: ",") + "\n"
+    }
+
+    static func quote(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A number as CSV text.
+    public static func number(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value > 0 ? "inf" : "-inf" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import SimEngines
+import SimModel
+
+/// Turns reports into the files `hybridsim run` writes: summary.csv, layers.csv, report.json.
+public enum ReportExport {
+    /// Columns of summary.csv, units in the names.
+    public static let summaryColumns = [
+        "scenario", "engine", "hardware", "phase", "batch", "seq_len", "dtype", "tokens_per_step",
+        "latency_s", "tokens_per_s", "model_flops", "executed_flops", "mfu", "bubble_s", "bubble_fraction",
+        "peak_memory_bytes", "weight_bytes", "optimizer_bytes", "kv_cache_bytes", "ssm_state_bytes", "activation_bytes",
+        "memory_capacity_bytes", "memory_fits", "moe_imbalance", "dropped_token_fraction", "executed_layer_fraction",
+        "expected_executed_layers", "saved_flops", "split_ratios",
+    ]
+
+    public static let layerColumns = [
+        "scenario", "engine", "layer", "block", "lane", "start_s", "end_s", "busy_s", "idle_s", "flops", "bytes",
+    ]
+
+    static func n(_ v: Double) -> String { CSVTable.number(v) }
+
+    public static func summaryRow(_ r: Report) -> [String] {
+        [r.scenario, r.engine, r.hardware, r.phase, String(r.batch), String(r.seqLen), r.dtype, n(r.tokensPerStep),
+         n(r.latencySeconds), n(r.tokensPerSecond), n(r.modelFlops), n(r.executedFlops), n(r.mfu), n(r.bubbleSeconds),
+         n(r.bubbleFraction), n(r.memory.peakBytes), n(r.memory.weightBytes), n(r.memory.optimizerBytes),
+         n(r.memory.kvCacheBytes), n(r.memory.ssmStateBytes), n(r.memory.activationBytes), n(r.memory.capacityBytes),
+         r.memory.fits ? "true" : "false", n(r.moeImbalance), n(r.droppedTokenFraction), n(r.executedLayerFraction),
+         n(r.expectedExecutedLayers), n(r.savedFlops),
+         r.splitRatios.map { "\($0.block)=\(n($0.ratio))" }.joined(separator: ";")]
+    }
+
+    public static func summaryCSV(_ reports: [Report]) -> String {
+        CSVTable(header: summaryColumns, rows: reports.map(summaryRow)).text
+    }
+
+    public static func layersCSV(_ reports: [Report]) -> String {
+        var table = CSVTable(header: layerColumns)
+        for r in reports {
+            for row in r.layers {
+                table.append([r.scenario, r.engine, String(row.layer), row.block, row.lane, n(row.startSeconds), n(row.endSeconds),
+                              n(row.busySeconds), n(row.idleSeconds), n(row.flops), n(row.bytes)])
+            }
+        }
+        return table.text
+    }
+
+    /// report.json: every summary metric, lanes, split ratios, the hardware parameters and their sources,
+    /// and per-op spans with the formula and cost trace behind each duration.
+    public static func json(_ reports: [Report], scenarios: [Scenario]) throws -> String {
+        var items: [[String: Any]] = []
+        for (index, r) in reports.enumerated() {
+            var summary: [String: Any] = [:]
+            for (key, value) in zip(summaryColumns, summaryRow(r)) { summary[key] = jsonValue(value) }
+            var item: [String: Any] = ["summary": summary]
+            item["lanes"] = r.lanes.map { ["name": $0.name, "kind": $0.kind, "busy_s": $0.busySeconds, "idle_s": $0.idleSeconds,
+                                           "utilisation": $0.utilisation] as [String: Any] }
+            item["split_ratios"] = r.splitRatios.map { ["block": $0.block, "attention_share": $0.ratio] as [String: Any] }
+            if index < scenarios.count {
+                let s = scenarios[index]
+                let h = s.hardware
+                var peaks: [String: Any] = [:]
+                for (dtype, value) in h.peakFlops { peaks[dtype.rawValue] = value }
+                var curves: [String: Any] = [:]
+                for (opClass, c) in h.efficiency {
+                    curves[opClass.rawValue] = ["peak": c.peak, "half_size_flops": c.halfSizeFlops, "memory": c.memory,
+                                                "half_size_bytes": c.halfSizeBytes]
+                }
+                item["scenario_file"] = s.file
+                item["seed"] = s.seed
+                item["hardware"] = ["name": h.name, "origin": h.origin, "description": h.description, "peak_flops": peaks,
+                                    "vector_flops": h.vectorFlops, "memory_bandwidth_bytes_per_s": h.memoryBandwidthBytesPerSecond,
+                                    "memory_capacity_bytes": h.memoryCapacityBytes, "launch_overhead_s": h.launchOverheadSeconds,
+                                    "efficiency": curves, "sources": h.sources] as [String: Any]
+            }
+            item["ops"] = r.spans.map { span -> [String: Any] in
+                ["layer": span.layer, "block": span.block, "op": span.op, "class": span.opClass, "lanes": span.lanes,
+                 "start_s": span.startSeconds, "end_s": span.endSeconds, "flops": span.flops, "bytes": span.bytes,
+                 "weight": span.weight, "bound": span.bound, "formula": span.formula, "cost": span.costTrace]
+            }
+            items.append(item)
+        }
+        let data = try JSONSerialization.data(withJSONObject: ["schema_version": 1, "reports": items],
+                                              options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    static func jsonValue(_ text: String) -> Any {
+        if text == "true" { return true }
+        if text == "false" { return false }
+        if let i = Int(text) { return i }
+        if let d = Double(text), d.isFinite { return d }
+        return text
+    }
+}

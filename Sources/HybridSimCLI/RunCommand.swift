@@ -1,0 +1,161 @@
+import ArgumentParser
+import Exports
+import Foundation
+import SimEngines
+import SimModel
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, csv, json
+}
+
+enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
+    case analytic
+}
+
+/// `hybridsim run FILE...`: evaluate scenarios and write summary.csv, layers.csv and report.json.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run scenario files and report where the time goes.",
+        discussion: """
+        Prints a summary per scenario and writes summary.csv (one row per scenario and engine), layers.csv \
+        (one row per layer and lane) and report.json (every metric, the hardware parameters with their sources, \
+        and every op with the formula and cost trace behind its time). Without --out, each scenario's files go \
+        to results/<scenario>/; with --out DIR, all scenarios go together into DIR.
+        """)
+
+    @Argument(help: "Scenario YAML files.")
+    var files: [String]
+
+    @Option(help: "Engine: \(EngineChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var engine: EngineChoice = .analytic
+
+    @Option(help: "Output folder (default: results/<scenario>/ per scenario).")
+    var out: String?
+
+    @Option(help: "What to print: table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Flag(help: "Print the per-layer, per-lane breakdown too.")
+    var layers = false
+
+    @Flag(help: "Write nothing; print only.")
+    var noWrite = false
+
+    func run() throws {
+        // Decode and validate every file before evaluating or writing anything.
+        var scenarios: [Scenario] = []
+        var errors: [InputError] = []
+        for file in files {
+            do { scenarios.append(try ScenarioLoader.load(path: file)) } catch let e as InputError { errors.append(e) }
+        }
+        if !errors.isEmpty { throw InputErrors(errors) }
+        let names = scenarios.map(\.name)
+        if out != nil, Set(names).count != names.count {
+            throw CLIError("two scenarios share a name (\(names.joined(separator: ", "))); give each a distinct `name:` to write them to one folder", exitCode: 2)
+        }
+
+        let engine = AnalyticEngine(options: .init(layerRows: true, spans: true))
+        let reports = scenarios.map { engine.run($0) }
+
+        // Produce every file's contents first, then write each atomically.
+        var files: [(path: String, contents: String)] = []
+        if let out {
+            files.append((path(out, "summary.csv"), ReportExport.summaryCSV(reports)))
+            files.append((path(out, "layers.csv"), ReportExport.layersCSV(reports)))
+            files.append((path(out, "report.json"), try ReportExport.json(reports, scenarios: scenarios)))
+        } else {
+            for (scenario, report) in zip(scenarios, reports) {
+                let dir = path("results", scenario.name)
+                files.append((path(dir, "summary.csv"), ReportExport.summaryCSV([report])))
+                files.append((path(dir, "layers.csv"), ReportExport.layersCSV([report])))
+                files.append((path(dir, "report.json"), try ReportExport.json([report], scenarios: [scenario])))
+            }
+        }
+
+        switch format {
+        case .table:
+            for r in reports {
+                print(TableFormat.summary(r), terminator: "")
+                if layers { print(TableFormat.layers(r), terminator: "") }
+                print("")
+            }
+        case .csv:
+            print(ReportExport.summaryCSV(reports), terminator: "")
+            if layers { print(ReportExport.layersCSV(reports), terminator: "") }
+        case .json:
+            print(try ReportExport.json(reports, scenarios: scenarios), terminator: "")
+        }
+        if !noWrite {
+            do { try AtomicFile.writeAll(files) } catch { throw CLIError("\(error)", exitCode: 1) }
+            if format == .table {
+                let folders = Array(Set(files.map { ($0.path as NSString).deletingLastPathComponent })).sorted()
+                print("wrote summary.csv, layers.csv, report.json to \(folders.joined(separator: ", "))")
+            }
+        }
+    }
+
+    func path(_ a: String, _ b: String) -> String { (a as NSString).appendingPathComponent(b) }
+}
+
+/// `hybridsim check FILE...`: validate without running.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Validate scenario or profile files without running them.")
+
+    @Argument(help: "Scenario YAML files (or hardware profiles with --profile).")
+    var files: [String]
+
+    @Flag(help: "The files are hardware profiles, not scenarios.")
+    var profile = false
+
+    func run() throws {
+        var errors: [InputError] = []
+        for file in files {
+            do {
+                if profile {
+                    let p = try HardwareProfileLoader.load(path: file)
+                    print("ok  \(file)  (profile \(p.name))")
+                } else {
+                    let s = try ScenarioLoader.load(path: file)
+                    print("ok  \(file)  (\(s.model.layers.count) layers on \(s.hardware.name), \(s.workload.phase.rawValue))")
+                }
+            } catch let e as InputError {
+                errors.append(e)
+            }
+        }
+        if !errors.isEmpty { throw InputErrors(errors) }
+    }
+}
+
+/// `hybridsim profiles`: list the built-in hardware profiles and their sources.
+struct ProfilesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profiles", abstract: "List the built-in hardware profiles with their sources.")
+
+    @Option(help: "Print one built-in profile's YAML (a starting point for your own).")
+    var show: String?
+
+    func run() throws {
+        if let show {
+            guard let text = BuiltinProfiles.yaml(named: show) else {
+                throw InputError(file: "<command line>", keyPath: "--show", problem: "`\(show)` is not a built-in profile",
+                                 allowed: BuiltinProfiles.names.joined(separator: ", "))
+            }
+            print(text)
+            return
+        }
+        for name in BuiltinProfiles.names {
+            guard let p = try BuiltinProfiles.profile(named: name) else { continue }
+            let peaks = DType.allCases.compactMap { d in p.peakFlops[d].map { "\(d.rawValue) \(TableFormat.si($0, "FLOP/s"))" } }
+            print("\(name): \(p.description)")
+            print("  \(p.computeUnits) compute units, \(peaks.joined(separator: ", ")); vector \(TableFormat.si(p.vectorFlops, "FLOP/s"))")
+            print("  memory \(TableFormat.bytes(p.memoryCapacityBytes)) at \(TableFormat.si(p.memoryBandwidthBytesPerSecond, "B/s")); \(p.devicesPerNode) per node" +
+                  (p.links.isEmpty ? "" : "; links " + p.links.map { "\($0.name) \(TableFormat.si($0.bandwidthBytesPerSecond, "B/s"))" }.joined(separator: ", ")))
+            for key in p.sources.keys.sorted() {
+                print("    \(key): \(p.sources[key] ?? "")")
+            }
+            print("")
+        }
+    }
+}

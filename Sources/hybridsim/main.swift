@@ -1,0 +1,4 @@
+import Foundation
+import HybridSimCLI
+
+exit(HybridSimCommand.main(arguments: Array(CommandLine.arguments.dropFirst())))
