@@ -15,7 +15,7 @@ quickstart: build
 
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build
 
 bench: setup
 	$(SWIFT) run -c release AnalyticBenchmark

@@ -1,7 +1,7 @@
 import Foundation
 
 extension Lowering {
-    /// Parameters, KV cache and SSM state of one layer.
+    /// Parameters, KV cache and SSM state of one layer, as held by one device.
     ///
     /// KV cache (prefill and decode only): 2 * B * min(context, window) * Hkv * head_dim * b, on attention
     /// branches only; a split hybrid caches only its attention share of the context. SSM state: the fp32
@@ -55,7 +55,8 @@ extension Lowering {
         switch block.mlp {
         case let .dense(s): params += ffn(s.activation, width: Double(s.ffnDim)) + d
         case let .moe(s):
-            params += Double(s.experts) * ffn(s.activation, width: Double(s.expertFFNDim)) + d * Double(s.experts) + d
+            // Per device: under expert parallelism each device holds experts / devices of the experts.
+            params += Double(s.experts / s.devices) * ffn(s.activation, width: Double(s.expertFFNDim)) + d * Double(s.experts) + d
             params += Double(s.sharedExperts) * ffn(s.activation, width: Double(s.sharedFFNDim))
         case let .fff(s):
             params += Double(s.nodes * s.nodeWidth) * d + Double(s.leaves) * 2 * d * Double(s.leafWidth) + d

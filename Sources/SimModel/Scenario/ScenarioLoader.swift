@@ -112,7 +112,12 @@ public enum ScenarioLoader {
         } else {
             let map = try node.mapping(allowed: ["pattern", "repeat"])
             let pattern = try map.required("pattern", allowed: "a list of block names").list().map(check)
-            let repeats = try map["repeat"]?.int(in: 1...100_000, allowed: "a whole number from 1 to 100000") ?? 1
+            let repeatNode = map["repeat"]
+            let repeats = try repeatNode?.int(in: 1...100_000, allowed: "a whole number from 1 to 100000") ?? 1
+            guard pattern.count * repeats <= 100_000 else {
+                throw (repeatNode ?? node).error("\(pattern.count) x \(repeats) = \(pattern.count * repeats) layers is more than this tool models",
+                                                 allowed: "at most 100000 layers")
+            }
             layers = []
             for _ in 0..<repeats { layers += pattern }
         }
