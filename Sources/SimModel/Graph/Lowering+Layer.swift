@@ -26,19 +26,24 @@ extension Lowering {
         }
 
         // Pass 0: the tokens that execute (or repeat) the layer; pass 1: the tokens that repeat it.
-        var passes: [(fraction: Double, weight: Double)] = [(1, 1)]
+        // useful = expected share of the pass's tokens that asked for it (1 - skip, or repeat).
+        var passes: [(fraction: Double, weight: Double, useful: Double)] = [(1, 1, 1)]
         if let depth {
             let skip = depth.skip[layer], rep = depth.repeatProbability[layer]
             expected = 1 - skip + rep
             let decisions = depth.granularity == .sequence ? full.batch : full.total
             switch depth.compaction {
             case .gather:
-                passes = [(1 - skip, 1)]
-                if rep > 0 { passes.append((rep, 1)) }
+                passes = [(1 - skip, 1, 1)]
+                if rep > 0 { passes.append((rep, 1, 1)) }
             case .fullBatch:
-                // The whole batch runs whenever any decision says so.
-                passes = [(1, 1 - pow(skip, decisions))]
-                if rep > 0 { passes.append((1, 1 - pow(1 - rep, decisions))) }
+                // The whole batch runs whenever any decision says so; only the tokens that asked count as model FLOPs.
+                let runs = 1 - pow(skip, decisions)
+                passes = [(1, runs, runs > 0 ? (1 - skip) / runs : 0)]
+                if rep > 0 {
+                    let repeats = 1 - pow(1 - rep, decisions)
+                    passes.append((1, repeats, repeats > 0 ? rep / repeats : 0))
+                }
             }
         }
 
@@ -46,6 +51,7 @@ extension Lowering {
         for (passIndex, pass) in passes.enumerated() {
             b.pass = passIndex
             b.weight = pass.weight
+            b.usefulScale = pass.useful
             let tokens = full.scaled(pass.fraction, granularity: depth?.granularity ?? .token)
             guard tokens.total > 0 else { continue }
             let compacted = depth?.compaction == .gather && pass.fraction < 1

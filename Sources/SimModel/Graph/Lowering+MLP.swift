@@ -70,8 +70,10 @@ extension Lowering {
                                 .router, lanes: all, share: 1, after: after)
             let leaves = Double(spec.leaves)
             let stats = RoutingStats.compute(assignments: t, experts: spec.leaves, routing: spec.routing, capacityFactor: nil, devices: 1)
-            // Leaves touched by T tokens: L(1 - (1 - 1/L)^T) (uniform routing); only their weights are read.
-            let touched = max(1, min(leaves, leaves * (1 - pow(1 - 1 / leaves, t))))
+            // Leaves touched by T tokens: sum_i 1 - (1 - p_i)^T; only their weights are read.
+            var touchedSum = 0.0
+            for p in RoutingStats.probabilities(spec.routing, count: spec.leaves) { touchedSum += 1 - pow(1 - p, t) }
+            let touched = max(1, min(leaves, touchedSum))
             let gather = b.add("mlp.leaf_gather", "mlp", .gatherScatter(rows: t, width: scenario.model.dModel), .gatherScatter,
                                lanes: all, share: 1, after: [descent])
             var end = lowerFFN(prefix: "mlp.leaves", activation: spec.activation, rows: t / touched, width: Double(spec.leafWidth),

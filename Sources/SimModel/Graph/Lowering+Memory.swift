@@ -3,7 +3,7 @@ import Foundation
 extension Lowering {
     /// Parameters, KV cache and SSM state of one layer, as held by one device.
     ///
-    /// KV cache (prefill and decode only): 2 * B * min(context, window) * Hkv * head_dim * b, on attention
+    /// KV cache (prefill and decode, causal attention only): 2 * B * min(context, window) * Hkv * head_dim * b, on attention
     /// branches only; a split hybrid caches only its attention share of the context. SSM state: the fp32
     /// (B, d_inner, N) state plus the conv state (B, conv channels, d_conv - 1) * b.
     func memoryOf(block: BlockSpec, split: Double?) -> (parameters: Double, kvCache: Double, ssmState: Double) {
@@ -16,7 +16,8 @@ extension Lowering {
 
         func attention(_ s: AttentionSpec, share: Double) {
             params += d * Double((s.heads + 2 * s.kvHeads) * s.headDim) + Double(s.heads * s.headDim) * d
-            if keepsCache {
+            // Only causal (decoder) attention keeps a cache; an encoder recomputes every pass.
+            if keepsCache, s.causal {
                 let cached = min(context * share, s.window.map(Double.init) ?? .infinity)
                 kv += 2 * batch * cached * Double(s.kvHeads * s.headDim) * elementBytes
             }
@@ -27,11 +28,13 @@ extension Lowering {
             switch s.variant {
             case .mamba1:
                 let r = Double(s.resolvedDtRank(dModel: dModel))
-                params += d * 2 * di + di * conv + di * (r + 2 * n) + r * di + di * n + 2 * di + di * d
+                // in_proj, conv1d weight + bias, x_proj, dt_proj weight + bias, A, D, out_proj (mamba_simple.py).
+                params += d * 2 * di + di * conv + di + di * (r + 2 * n) + r * di + di + di * n + di + di * d
                 if keepsCache { state += batch * di * n * 4 + batch * di * (conv - 1) * elementBytes }
             case .mamba2:
                 let h = Double(s.heads(dModel: dModel)), g = Double(s.groups)
-                params += d * (2 * di + 2 * g * n + h) + (di + 2 * g * n) * conv + 3 * h + di + di * d
+                // in_proj, conv1d weight + bias, dt_bias, A_log, D, gated norm, out_proj (mamba2_simple.py).
+                params += d * (2 * di + 2 * g * n + h) + (di + 2 * g * n) * (conv + 1) + 3 * h + di + di * d
                 if keepsCache { state += batch * h * Double(s.headDim) * n * 4 + batch * (di + 2 * g * n) * (conv - 1) * elementBytes }
             }
         }

@@ -143,6 +143,8 @@ struct OpBuilder {
     let phaseMultiplier: Double
     var weight: Double = 1
     var pass: Int = 0
+    /// Share of the executed work that is useful (full-batch dynamic depth runs tokens that wanted to skip).
+    var usefulScale: Double = 1
 
     @discardableResult
     mutating func add(_ name: String, _ component: String, _ kind: OpKind, _ opClass: OpClass, lanes: UInt64, share: Double,
@@ -150,7 +152,7 @@ struct OpBuilder {
         let c = OpFormulas.cost(of: kind, elementBytes: elementBytes)
         let op = Op(index: ops.count, name: name, component: component, kind: kind, opClass: opClass, laneMask: lanes,
                     dependencies: deps, flops: c.flops * phaseMultiplier, bytes: c.bytes * phaseMultiplier,
-                    modelFlops: c.flops * phaseMultiplier * usefulFraction, formula: c.formula, branch: branch,
+                    modelFlops: c.flops * phaseMultiplier * usefulFraction * usefulScale, formula: c.formula, branch: branch,
                     share: share, weight: weight, pass: pass)
         ops.append(op)
         return op.index

@@ -70,6 +70,11 @@ enum Spelling {
 
     /// The closest candidate within a small edit distance, if any.
     static func suggestion(for word: String, among candidates: [String]) -> String? {
+        // A truncated name (`nvidia-h100` for `nvidia-h100-sxm`) is the likeliest intent.
+        let lower = word.lowercased()
+        if lower.count >= 3, let prefixed = candidates.filter({ $0.lowercased().hasPrefix(lower) }).min(by: { $0.count < $1.count }) {
+            return prefixed
+        }
         var best: (word: String, distance: Int)? = nil
         for candidate in candidates {
             let d = distance(word, candidate)

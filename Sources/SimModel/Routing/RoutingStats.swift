@@ -3,12 +3,14 @@ import SimMath
 
 /// Closed-form statistics of routed load (MoE experts or FFF leaves) for one batch.
 ///
-/// Model: the T*k token-to-expert assignments of a batch are a multinomial over the routing
+/// Model: the N = T*k token-to-expert assignments of a batch are a multinomial over the routing
 /// probabilities p (for Dirichlet routing, p is itself drawn per batch). Each expert's load is
-/// then Binomial(T*k, p_i), approximated as normal (mean T*k*p_i, variance T*k*p_i*(1-p_i); for
-/// Dirichlet(a) the Beta-Binomial variance T*k*(1/E)(1-1/E)(T*k + E*a)/(1 + E*a)), loads treated as
-/// independent. E[max load] is the expected maximum of those normals (papers.md: Switch-style
-/// top-k load; z_E = 1.42 for E = 8). Dropped tokens at capacity C: E[sum_i max(0, L_i - C)].
+/// then Binomial(N, p_i), approximated as normal (mean N p_i, variance N p_i (1 - p_i)), loads
+/// treated as independent; E[max load] is the expected maximum of those normals (papers.md:
+/// Switch-style top-k load; z_E = 1.42 for E = 8). For Dirichlet(a) routing the spread of p
+/// dominates and is skewed, so E[max load] = N E[max p] exactly through the Gamma representation,
+/// and drops come from Beta tails (the binomial noise on top is neglected).
+/// Dropped tokens at capacity C: E[sum_i max(0, L_i - C)].
 public struct RoutingStats: Sendable, Equatable {
     /// Routed assignments in the batch (T*k).
     public var assignments: Double
@@ -57,6 +59,10 @@ public struct RoutingStats: Sendable, Equatable {
         let expectedMax: Double
         if experts == 1 {
             expectedMax = assignments
+        } else if case let .dirichlet(a) = routing {
+            // The skew of Beta(a, (E-1)a) loads is far from normal for small a: use the exact
+            // E[max p] = E[max of E Gamma(a)] / (E a) (Gamma representation of the Dirichlet).
+            expectedMax = assignments * GammaBetaDistributions.expectedMaximumOfIIDGamma(count: experts, shape: a) / (e * a)
         } else if uniformSD && uniformMean {
             expectedMax = OrderStatistics.expectedMaximumOfIID(count: experts, mean: means[0], standardDeviation: sds[0])
         } else {
@@ -69,31 +75,39 @@ public struct RoutingStats: Sendable, Equatable {
             // Switch Transformer: capacity = tokens / experts x capacity factor (here T*k assignments).
             let c = (factor * balanced).rounded(.up)
             capacity = c
-            for i in 0..<experts {
-                dropped += OrderStatistics.expectedExcess(mean: means[i], standardDeviation: sds[i], threshold: c)
+            if case let .dirichlet(a) = routing {
+                // p_i ~ Beta(a, (E-1)a): E[(N p - C)+] = N/E * P(Beta(a+1, (E-1)a) > C/N) - C * P(Beta(a, (E-1)a) > C/N).
+                let x = c / assignments, b = (e - 1) * a
+                let excess = assignments / e * GammaBetaDistributions.betaSurvival(x, a: a + 1, b: b)
+                    - c * GammaBetaDistributions.betaSurvival(x, a: a, b: b)
+                dropped = e * max(0, excess)
+            } else {
+                for i in 0..<experts {
+                    dropped += OrderStatistics.expectedExcess(mean: means[i], standardDeviation: sds[i], threshold: c)
+                }
             }
         }
         // Devices hold experts/devices consecutive experts each; a device's load sums its experts'.
-        var maxDevice = expectedMax
+        // On one device that is every assignment.
+        var maxDevice = assignments
         if devices > 1 {
             let per = experts / devices
-            var dMeans: [Double] = [], dSDs: [Double] = []
-            for d in 0..<devices {
-                let range = (d * per)..<((d + 1) * per)
-                dMeans.append(range.reduce(0) { $0 + means[$1] })
-                let pd = range.reduce(0) { $0 + p[$1] }
-                if case let .dirichlet(a) = routing {
-                    // Aggregated Dirichlet: group share ~ Beta(per*a, (E-per)*a).
-                    let q = Double(per) / e, alpha = e * a
-                    dSDs.append((assignments * q * (1 - q) * (assignments + alpha) / (1 + alpha)).squareRoot())
-                } else {
+            if case let .dirichlet(a) = routing {
+                // Aggregated Dirichlet: the device shares are Dirichlet(per*a, ..., per*a) over the devices.
+                let groupShape = Double(per) * a
+                maxDevice = assignments * GammaBetaDistributions.expectedMaximumOfIIDGamma(count: devices, shape: groupShape)
+                    / (Double(devices) * groupShape)
+            } else {
+                var dMeans: [Double] = [], dSDs: [Double] = []
+                for d in 0..<devices {
+                    let range = (d * per)..<((d + 1) * per)
+                    dMeans.append(range.reduce(0) { $0 + means[$1] })
+                    let pd = range.reduce(0) { $0 + p[$1] }
                     dSDs.append((assignments * pd * (1 - pd)).squareRoot())
                 }
+                maxDevice = OrderStatistics.expectedMaximum(means: dMeans, standardDeviations: dSDs)
             }
-            maxDevice = OrderStatistics.expectedMaximum(means: dMeans, standardDeviations: dSDs)
             if let c = capacity { maxDevice = min(maxDevice, c * Double(per)) }
-        } else {
-            maxDevice = capacity.map { min(expectedMax, $0) } ?? expectedMax
         }
         return RoutingStats(assignments: assignments, experts: experts, meanLoads: means, expectedMaxLoad: expectedMax,
                             imbalance: balanced > 0 ? expectedMax / balanced : 1, capacityRows: capacity,

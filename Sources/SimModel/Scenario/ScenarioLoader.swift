@@ -44,7 +44,7 @@ public enum ScenarioLoader {
                     : "schema version \(version) does not exist", allowed: "schema_version: 1")
             }
         }
-        let name = try map["name"]?.string() ?? defaultName
+        let name = try map["name"]?.string() ?? usableName(defaultName)
         guard !name.isEmpty, name.range(of: "^[A-Za-z0-9._-]+$", options: .regularExpression) != nil else {
             throw (map["name"] ?? root).error("the scenario name `\(name)` is not usable as a folder name", allowed: "letters, digits, '.', '_' and '-'")
         }
@@ -55,6 +55,14 @@ public enum ScenarioLoader {
         let model = try decodeModel(map.required("model"), hardware: hardware)
         return Scenario(name: name, description: description, file: root.file, hardware: hardware, model: model,
                         workload: workload, seed: seed)
+    }
+
+    /// A file stem made usable as a scenario name: other characters become '-'; nothing usable gives "scenario".
+    static func usableName(_ stem: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let mapped = String(stem.map { allowed.contains($0) ? $0 : "-" })
+        let trimmed = mapped.trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        return trimmed.isEmpty ? "scenario" : trimmed
     }
 
     // MARK: Workload

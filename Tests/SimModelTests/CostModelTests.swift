@@ -1,0 +1,130 @@
+import Testing
+@testable import SimModel
+
+/// CostModel on a hand-made device: matrix peak 100 FLOP/s (fp32) and 200 (bf16), vector peak 20 FLOP/s,
+/// memory 10 B/s, launch overhead 1 s, every op class at compute efficiency 0.5 flat (half size 0)
+/// and memory efficiency 1 flat; one link of 50 B/s with 0.1 s latency.
+@Suite struct CostModelTests {
+    static let flat = EfficiencyCurve(peak: 0.5, halfSizeFlops: 0, memory: 1, halfSizeBytes: 0)
+    static let wire = Link(name: "wire", bandwidthBytesPerSecond: 50, latencySeconds: 0.1)
+
+    static func profile(curve: EfficiencyCurve = flat, overhead: Double = 1) -> HardwareProfile {
+        HardwareProfile(name: "toy", description: "hand-made", kind: .cpu, computeUnits: 2, devicesPerNode: 1,
+                        peakFlops: [.fp32: 100, .bf16: 200], vectorFlops: 20, memoryCapacityBytes: 1e9,
+                        memoryBandwidthBytesPerSecond: 10, launchOverheadSeconds: overhead,
+                        efficiency: Dictionary(uniqueKeysWithValues: OpClass.allCases.map { ($0, curve) }),
+                        links: [wire])
+    }
+
+    /// An op with the given FLOPs and bytes (the cost model reads only these, the class and, for transfers, the kind).
+    static func op(_ opClass: OpClass, flops: Double, bytes: Double,
+                   kind: OpKind = .elementwise(elements: 0, flopsPerElement: 0, reads: 0, writes: 0)) -> Op {
+        Op(index: 0, name: "test", component: "test", kind: kind, opClass: opClass, laneMask: 1, dependencies: [],
+           flops: flops, bytes: bytes, modelFlops: flops, formula: "", branch: .none, share: 1, weight: 1, pass: 0)
+    }
+
+    @Test func computeBoundGemm() {
+        let model = CostModel(profile: Self.profile(), dtype: .fp32)
+        // compute = 1000 / (100 * 0.5) = 20 s; memory = 40 / (10 * 1) = 4 s; time = 1 + max(20, 4) = 21 s.
+        let b = model.breakdown(Self.op(.gemm, flops: 1000, bytes: 40), share: 1, link: nil)
+        #expect(approx(b.computeSeconds, 20))
+        #expect(approx(b.memorySeconds, 4))
+        #expect(approx(b.overheadSeconds, 1))
+        #expect(approx(b.seconds, 21))
+        #expect(b.bound == "compute")
+        #expect(approx(b.peakFlopsPerSecond, 100))
+        #expect(approx(b.computeEfficiency, 0.5))
+        #expect(approx(model.seconds(Self.op(.gemm, flops: 1000, bytes: 40), share: 1, link: nil), 21))
+    }
+
+    @Test func dtypeSelectsMatrixPeak() {
+        // bf16 peak 200: compute = 1000 / (200 * 0.5) = 10 s; time = 1 + 10 = 11 s.
+        let bf16 = CostModel(profile: Self.profile(), dtype: .bf16)
+        #expect(approx(bf16.matrixPeak, 200))
+        #expect(approx(bf16.seconds(Self.op(.gemm, flops: 1000, bytes: 40), share: 1, link: nil), 11))
+        // fp8 has no peak on this device: the matrix peak falls back to the vector peak 20;
+        // compute = 1000 / (20 * 0.5) = 100 s; time = 101 s.
+        let fp8 = CostModel(profile: Self.profile(), dtype: .fp8)
+        #expect(approx(fp8.matrixPeak, 20))
+        #expect(approx(fp8.seconds(Self.op(.gemm, flops: 1000, bytes: 40), share: 1, link: nil), 101))
+    }
+
+    @Test func shareHalvesThroughput() {
+        let model = CostModel(profile: Self.profile(), dtype: .fp32)
+        // share 0.5: compute = 1000 / (100 * 0.5 * 0.5) = 40 s; memory = 40 / (10 * 0.5) = 8 s; time = 41 s.
+        let half = model.breakdown(Self.op(.gemm, flops: 1000, bytes: 40), share: 0.5, link: nil)
+        #expect(approx(half.computeSeconds, 40))
+        #expect(approx(half.memorySeconds, 8))
+        #expect(approx(half.seconds, 41))
+        // Overhead is not divided by the share: time - overhead doubles exactly.
+        let full = model.breakdown(Self.op(.gemm, flops: 1000, bytes: 40), share: 1, link: nil)
+        #expect(approx(half.seconds - half.overheadSeconds, 2 * (full.seconds - full.overheadSeconds)))
+    }
+
+    @Test(arguments: OpClass.allCases)
+    func matrixOrVectorPeakByClass(opClass: OpClass) {
+        // gemm and attention run at the matrix peak (100), every other class at the vector peak (20):
+        // compute = 1000 / (peak * 0.5) = 20 s or 100 s.
+        let model = CostModel(profile: Self.profile(), dtype: .fp32)
+        let b = model.breakdown(Self.op(opClass, flops: 1000, bytes: 0), share: 1, link: nil)
+        let matrix = opClass == .gemm || opClass == .attention
+        #expect(opClass.usesMatrixUnits == matrix)
+        #expect(approx(b.peakFlopsPerSecond, matrix ? 100 : 20))
+        #expect(approx(b.computeSeconds, matrix ? 20 : 100))
+        #expect(approx(b.seconds, 1 + (matrix ? 20 : 100)))
+    }
+
+    @Test func memoryBoundLabel() {
+        let model = CostModel(profile: Self.profile(), dtype: .fp32)
+        // elementwise (vector): compute = 10 / (20 * 0.5) = 1 s; memory = 400 / 10 = 40 s; time = 1 + 40 = 41 s.
+        let b = model.breakdown(Self.op(.elementwise, flops: 10, bytes: 400), share: 1, link: nil)
+        #expect(approx(b.computeSeconds, 1))
+        #expect(approx(b.memorySeconds, 40))
+        #expect(approx(b.seconds, 41))
+        #expect(b.bound == "memory")
+        // The same op with 1000 FLOPs: compute = 100 s > 40 s: compute-bound, time 101 s.
+        let c = model.breakdown(Self.op(.elementwise, flops: 1000, bytes: 400), share: 1, link: nil)
+        #expect(c.bound == "compute")
+        #expect(approx(c.seconds, 101))
+    }
+
+    @Test func saturatingEfficiencyCurves() {
+        // peak 0.5, half size 1000 FLOPs: at F = 1000 efficiency = 0.5 * 1000/2000 = 0.25,
+        // compute = 1000 / (100 * 0.25) = 40 s. Memory 0.8, half size 40 bytes: at B = 40 efficiency = 0.4,
+        // memory = 40 / (10 * 0.4) = 10 s. Time = 1 + 40 = 41 s.
+        let curve = EfficiencyCurve(peak: 0.5, halfSizeFlops: 1000, memory: 0.8, halfSizeBytes: 40)
+        #expect(approx(curve.computeEfficiency(flops: 1000), 0.25))
+        #expect(approx(curve.computeEfficiency(flops: 3000), 0.375))   // 0.5 * 3000/4000
+        #expect(approx(curve.memoryEfficiency(bytes: 40), 0.4))
+        let model = CostModel(profile: Self.profile(curve: curve), dtype: .fp32)
+        let b = model.breakdown(Self.op(.gemm, flops: 1000, bytes: 40), share: 1, link: nil)
+        #expect(approx(b.computeEfficiency, 0.25))
+        #expect(approx(b.memoryEfficiency, 0.4))
+        #expect(approx(b.computeSeconds, 40))
+        #expect(approx(b.memorySeconds, 10))
+        #expect(approx(b.seconds, 41))
+    }
+
+    @Test func transferOverLink() {
+        let model = CostModel(profile: Self.profile(), dtype: .fp32)
+        // latency * messages + bytes / bandwidth = 0.1 * 3 + 100 / 50 = 0.3 + 2 = 2.3 s; no launch overhead.
+        let transfer = Self.op(.gatherScatter, flops: 0, bytes: 100, kind: .transfer(bytes: 100, messages: 3))
+        let b = model.breakdown(transfer, share: 1, link: Self.wire)
+        #expect(approx(b.seconds, 2.3))
+        #expect(approx(b.overheadSeconds, 0.3))
+        #expect(approx(b.memorySeconds, 2))
+        #expect(b.bound == "link")
+        // The kind's byte count is what is charged (not op.bytes), and the share does not apply.
+        #expect(approx(model.seconds(transfer, share: 0.25, link: Self.wire), 2.3))
+        // No link: a copy through device memory, 100 / 10 = 10 s.
+        #expect(approx(model.seconds(transfer, share: 1, link: nil), 10))
+    }
+
+    @Test func emptyOpCostsNothing() {
+        // No FLOPs and no bytes: no launch either.
+        let model = CostModel(profile: Self.profile(), dtype: .fp32)
+        #expect(model.seconds(Self.op(.elementwise, flops: 0, bytes: 0), share: 1, link: nil) == 0)
+        // Bytes only: 1 + 20 / 10 = 3 s.
+        #expect(approx(model.seconds(Self.op(.gatherScatter, flops: 0, bytes: 20), share: 1, link: nil), 3))
+    }
+}
