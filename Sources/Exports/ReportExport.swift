@@ -17,6 +17,9 @@ public enum ReportExport {
         "scenario", "engine", "layer", "block", "lane", "start_s", "end_s", "busy_s", "idle_s", "flops", "bytes",
     ]
 
+    /// Columns that hold text even when it looks like a number (a scenario named `2024`).
+    static let textColumns: Set<String> = ["scenario", "engine", "hardware", "phase", "dtype", "split_ratios"]
+
     static func n(_ v: Double) -> String { CSVTable.number(v) }
 
     public static func summaryRow(_ r: Report) -> [String] {
@@ -50,7 +53,7 @@ public enum ReportExport {
         var items: [[String: Any]] = []
         for (index, r) in reports.enumerated() {
             var summary: [String: Any] = [:]
-            for (key, value) in zip(summaryColumns, summaryRow(r)) { summary[key] = jsonValue(value) }
+            for (key, value) in zip(summaryColumns, summaryRow(r)) { summary[key] = textColumns.contains(key) ? value : jsonValue(value) }
             var item: [String: Any] = ["summary": summary]
             item["lanes"] = r.lanes.map { ["name": $0.name, "kind": $0.kind, "busy_s": $0.busySeconds, "idle_s": $0.idleSeconds,
                                            "utilisation": $0.utilisation] as [String: Any] }

@@ -43,7 +43,9 @@ public struct HybridSimCommand: ParsableCommand {
     }
 
     static func printError(_ text: String) {
-        FileHandle.standardError.write(Data(("error: " + text + "\n").utf8))
+        // ArgumentParser's messages already start with "Error: ".
+        let body = text.hasPrefix("Error: ") ? String(text.dropFirst("Error: ".count)) : text
+        FileHandle.standardError.write(Data(("error: " + body + "\n").utf8))
     }
 }
 

@@ -138,11 +138,12 @@ import Testing
                                           file: "s.yaml", directory: dir.path)
         #expect(s.hardware.name == "toy")
         #expect(s.hardware.origin == path)
-        // The file's own errors carry its path.
+        // The profile file's own error is reported at the scenario's `hardware` key, naming the profile's path.
         try Self.profileYAML(version: 2).write(toFile: path, atomically: true, encoding: .utf8)
         let e = try #require(decodeError(scenarioYAML(hardware: "toy.yaml", blocks: [Blocks.attention], layers: "[attn]"),
                                          directory: dir.path))
-        #expect(e.file == path)
+        #expect(e.keyPath == "hardware")
+        #expect(e.problem.contains(path))
         #expect(e.problem.contains("newer"))
     }
 

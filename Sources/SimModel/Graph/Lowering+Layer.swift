@@ -322,13 +322,16 @@ extension Lowering {
             self.branchSeconds(h, tokens: tokens, attentionShare: r, branch: .attention)
                 - self.branchSeconds(h, tokens: tokens, attentionShare: r, branch: .ssm)
         }
-        let low = f(0), high = f(1)
+        // A branch with no tokens costs nothing, but one with a sliver of tokens pays each op's fixed
+        // part (overhead, the efficiency curve's floor): f jumps at 0 and 1, so test just inside them.
+        let epsilon = 1e-9
+        let low = f(epsilon), high = f(1 - epsilon)
         if low >= 0 { return 0 }
         if high <= 0 { return 1 }
-        if let root = try? RootFinding.brent(lower: 0, upper: 1, absoluteTolerance: 1e-9, relativeTolerance: 1e-9, f) {
+        if let root = try? RootFinding.brent(lower: epsilon, upper: 1 - epsilon, absoluteTolerance: 1e-12, relativeTolerance: 1e-10, f) {
             return root
         }
         // Not expected (f is continuous and bracketed); fall back to minimising the imbalance.
-        return (try? Minimization.brent(lower: 0, upper: 1, guess: nil) { abs(f($0)) }.x) ?? 0.5
+        return (try? Minimization.brent(lower: epsilon, upper: 1 - epsilon, guess: nil) { abs(f($0)) }.x) ?? 0.5
     }
 }

@@ -32,19 +32,19 @@ public enum BuiltinProfiles {
     /// GPU efficiency curves: modelling assumptions shared by the GPU profiles (not datasheet figures).
     static let gpuEfficiency = """
     efficiency:
-      default: {peak: 0.5, half_size_flops: 1.0e9, memory: 0.8, half_size_bytes: 2.0e6}
-      gemm: {peak: 0.75, half_size_flops: 1.0e10, memory: 0.85, half_size_bytes: 4.0e6}
-      attention: {peak: 0.5, half_size_flops: 1.0e10, memory: 0.8, half_size_bytes: 4.0e6}
-      scan: {peak: 0.4, half_size_flops: 1.0e9, memory: 0.7, half_size_bytes: 4.0e6}
-      conv: {peak: 0.4, half_size_flops: 1.0e8, memory: 0.7, half_size_bytes: 2.0e6}
-      elementwise: {peak: 0.5, half_size_flops: 1.0e8, memory: 0.85, half_size_bytes: 2.0e6}
-      router: {peak: 0.4, half_size_flops: 1.0e8, memory: 0.7, half_size_bytes: 2.0e6}
-      gather_scatter: {peak: 0.5, half_size_flops: 1.0e8, memory: 0.6, half_size_bytes: 2.0e6}
+      default: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.8, half_size_bytes: 2.0e6}
+      gemm: {peak: 0.75, half_size_flops: 1.5e9, memory: 0.85, half_size_bytes: 4.0e6}
+      attention: {peak: 0.5, half_size_flops: 1.0e9, memory: 0.8, half_size_bytes: 4.0e6}
+      scan: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
+      conv: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
+      elementwise: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.85, half_size_bytes: 2.0e6}
+      router: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
+      gather_scatter: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.6, half_size_bytes: 2.0e6}
     """
 
     static let gpuAssumptionSources = """
       launch_overhead_s: "modelling assumption: typical CUDA/HIP kernel launch plus scheduling gap of a few microseconds; replace by calibration"
-      efficiency: "modelling assumption (not a datasheet figure): saturating efficiency curves per op class; replace by calibration"
+      efficiency: "modelling assumption (not a datasheet figure): saturating efficiency curves per op class; half sizes chosen so an op's fixed floor half_size/(peak x efficiency) is about 2 us on an H100 (a kernel's ramp-up and tail); replace by calibration"
     """
 
     static let h100 = """
@@ -172,10 +172,10 @@ public enum BuiltinProfiles {
     memory: {capacity_bytes: 25.77e9, bandwidth_bytes_per_s: 20.0e9}
     launch_overhead_s: 1.0e-6
     efficiency:
-      default: {peak: 0.5, half_size_flops: 1.0e6, memory: 0.8, half_size_bytes: 6.4e4}
-      gemm: {peak: 0.78, half_size_flops: 2.0e7, memory: 0.8, half_size_bytes: 6.4e4}
-      attention: {peak: 0.6, half_size_flops: 2.0e7, memory: 0.8, half_size_bytes: 6.4e4}
-      scan: {peak: 0.1, half_size_flops: 1.0e6, memory: 0.5, half_size_bytes: 6.4e4}
+      default: {peak: 0.5, half_size_flops: 2.0e5, memory: 0.8, half_size_bytes: 6.4e4}
+      gemm: {peak: 0.78, half_size_flops: 3.0e5, memory: 0.8, half_size_bytes: 6.4e4}
+      attention: {peak: 0.6, half_size_flops: 2.3e5, memory: 0.8, half_size_bytes: 6.4e4}
+      scan: {peak: 0.1, half_size_flops: 4.0e4, memory: 0.5, half_size_bytes: 6.4e4}
     sources:
       compute_units: "shared/reference/this-machine.md: 2 cores, AMD EPYC Zen 3 under KVM, AVX2 + FMA"
       peak_flops.fp32: "shared/reference/this-machine.md: fp32 FMA peak about 96 GFLOP/s per core (12 independent 8-wide FMA chains), 2 cores"
@@ -187,6 +187,6 @@ public enum BuiltinProfiles {
       efficiency.gemm.peak: "shared/reference/this-machine.md: OpenBLAS sgemm one thread 72-76 GFLOP/s = about 78% of the FMA peak"
       efficiency.scan.peak: "shared/reference/this-machine.md: plain C selective scan 1.8-6.8 GFLOP/s of 96 (exp-bound); 0.1 is an assumption between the two"
       launch_overhead_s: "modelling assumption: per-op dispatch cost of a CPU runtime; replace by calibration"
-      efficiency: "other curves: modelling assumptions; `hybridsim calibrate` fits them on this machine"
+      efficiency: "half sizes and the other curves: modelling assumptions (an op's fixed floor half_size/(peak x efficiency) about 2 us); `hybridsim calibrate` will fit them on this machine"
     """
 }

@@ -132,7 +132,13 @@ public enum HardwareProfileLoader {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw node.error("the profile file `\(path)` does not exist", allowed: "a built-in profile (\(BuiltinProfiles.names.joined(separator: ", "))), a path to a profile YAML, or an inline mapping")
             }
-            return try load(path: path)
+            do {
+                return try load(path: path)
+            } catch let inner as InputError {
+                // Name the scenario and its key too: in a multi-file run the profile alone does not say which scenario failed.
+                throw node.error("the profile file `\(path)` it names is not usable: \(inner.description)",
+                                 allowed: "a valid profile file (schema_version 1), a built-in profile (\(BuiltinProfiles.names.joined(separator: ", "))), or an inline mapping")
+            }
         }
         var problem = "`\(value)` is not a built-in profile"
         if let guess = Spelling.suggestion(for: value, among: BuiltinProfiles.names) { problem += " (did you mean `\(guess)`?)" }
