@@ -17,8 +17,15 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-bench: setup
+# Benchmarks: the analytic engine, then the event engine beside SimPy (installed from PyPI into .venv-bench).
+bench: setup .venv-bench/bin/python
+	$(SWIFT) build -c release --product AnalyticBenchmark --product EventBenchmark
 	$(SWIFT) run -c release AnalyticBenchmark
+	HYBRIDSIM_PYTHON=$(CURDIR)/.venv-bench/bin/python $(SWIFT) run -c release EventBenchmark
+
+.venv-bench/bin/python:
+	python3 -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet simpy==4.1.2
 
 clean:
 	rm -rf .build

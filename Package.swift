@@ -45,6 +45,11 @@ let package = Package(
             dependencies: ["SimModel", "SimEngines"],
             path: "Benchmarks/AnalyticBenchmark"
         ),
+        .executableTarget(
+            name: "EventBenchmark",
+            dependencies: ["SimModel", "SimEngines"],
+            path: "Benchmarks/EventBenchmark"
+        ),
         .testTarget(name: "SimMathTests", dependencies: ["SimMath"]),
         .testTarget(name: "SimModelTests", dependencies: ["SimModel", "SimMath"]),
         .testTarget(name: "SimEnginesTests", dependencies: ["SimEngines", "SimModel", "SimMath"]),

@@ -11,6 +11,8 @@ public enum ReportExport {
         "peak_memory_bytes", "weight_bytes", "optimizer_bytes", "kv_cache_bytes", "ssm_state_bytes", "activation_bytes",
         "memory_capacity_bytes", "memory_fits", "moe_imbalance", "dropped_token_fraction", "executed_layer_fraction",
         "expected_executed_layers", "saved_flops", "split_ratios",
+        "steps", "latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_max_s",
+        "bubble_mean_s", "bubble_p50_s", "bubble_p90_s", "bubble_p99_s", "bubble_max_s",
     ]
 
     public static let layerColumns = [
@@ -29,7 +31,14 @@ public enum ReportExport {
          n(r.memory.kvCacheBytes), n(r.memory.ssmStateBytes), n(r.memory.activationBytes), n(r.memory.capacityBytes),
          r.memory.fits ? "true" : "false", n(r.moeImbalance), n(r.droppedTokenFraction), n(r.executedLayerFraction),
          n(r.expectedExecutedLayers), n(r.savedFlops),
-         r.splitRatios.map { "\($0.block)=\(n($0.ratio))" }.joined(separator: ";")]
+         r.splitRatios.map { "\($0.block)=\(n($0.ratio))" }.joined(separator: ";")] + stepColumns(r)
+    }
+
+    /// Steps and the latency and bubble distributions (one step: every percentile is that step's value).
+    static func stepColumns(_ r: Report) -> [String] {
+        let stats = r.stepStatistics ?? Report.StepStatistics(steps: 1, latency: .init([r.latencySeconds]), bubble: .init([r.bubbleSeconds]))
+        return [String(stats.steps), n(stats.latency.p50), n(stats.latency.p90), n(stats.latency.p99), n(stats.latency.max),
+                n(stats.bubble.mean), n(stats.bubble.p50), n(stats.bubble.p90), n(stats.bubble.p99), n(stats.bubble.max)]
     }
 
     public static func summaryCSV(_ reports: [Report]) -> String {

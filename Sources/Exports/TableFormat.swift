@@ -46,6 +46,10 @@ public enum TableFormat {
             row("executed layers", String(format: "%.2f expected (%.1f %%), saves %@", r.expectedExecutedLayers,
                                           r.executedLayerFraction * 100, si(r.savedFlops, "FLOP")))
         }
+        if let stats = r.stepStatistics {
+            row("latency over \(stats.steps) steps", "p50 \(si(stats.latency.p50, "s")), p90 \(si(stats.latency.p90, "s")), p99 \(si(stats.latency.p99, "s")), max \(si(stats.latency.max, "s"))")
+            row("bubbles over steps", "p50 \(si(stats.bubble.p50, "s")), p90 \(si(stats.bubble.p90, "s")), p99 \(si(stats.bubble.p99, "s")), max \(si(stats.bubble.max, "s"))")
+        }
         for split in r.splitRatios {
             row("split \(split.block)", String(format: "%.4f of tokens to attention", split.ratio))
         }
@@ -61,6 +65,40 @@ public enum TableFormat {
         for row in r.layers {
             lines.append("  " + pad(String(row.layer), 7) + pad(row.block, 18) + pad(row.lane, 18) + pad(si(row.startSeconds, "s"), 12)
                          + pad(si(row.busySeconds, "s"), 12) + si(row.idleSeconds, "s"))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension TableFormat {
+    /// Two engines' summaries side by side, with the event engine's difference from the analytic one.
+    public static func sideBySide(analytic a: Report, event e: Report) -> String {
+        func pct(_ x: Double, _ y: Double) -> String {
+            guard x != 0 else { return y == 0 ? "0 %" : "n/a" }
+            return String(format: "%+.3f %%", (y - x) / abs(x) * 100)
+        }
+        var lines = ["\(a.scenario)  [analytic vs event, \(a.hardware), \(a.phase), batch \(a.batch), seq_len \(a.seqLen), \(a.dtype)]"]
+        lines.append("  " + pad("", 26) + pad("analytic", 18) + pad("event", 18) + "event - analytic")
+        func row(_ name: String, _ x: Double, _ y: Double, _ unit: String) {
+            lines.append("  " + pad(name, 26) + pad(si(x, unit), 18) + pad(si(y, unit), 18) + pct(x, y))
+        }
+        row("latency", a.latencySeconds, e.latencySeconds, "s")
+        if let s = e.stepStatistics {
+            lines.append("  " + pad("  event p50/p90/p99/max", 26) + [s.latency.p50, s.latency.p90, s.latency.p99, s.latency.max].map { si($0, "s") }.joined(separator: " / ") + "  over \(s.steps) steps")
+        }
+        row("tokens/s", a.tokensPerSecond, e.tokensPerSecond, "tok/s")
+        row("idle bubbles", a.bubbleSeconds, e.bubbleSeconds, "s")
+        row("model FLOPs", a.modelFlops, e.modelFlops, "FLOP")
+        lines.append("  " + pad("MFU", 26) + pad(String(format: "%.2f %%", a.mfu * 100), 18) + pad(String(format: "%.2f %%", e.mfu * 100), 18) + pct(a.mfu, e.mfu))
+        if a.moeImbalance != 1 || e.moeImbalance != 1 {
+            lines.append("  " + pad("MoE imbalance", 26) + pad(String(format: "%.4f", a.moeImbalance), 18) + pad(String(format: "%.4f", e.moeImbalance), 18) + pct(a.moeImbalance, e.moeImbalance))
+            lines.append("  " + pad("dropped tokens", 26) + pad(String(format: "%.4f %%", a.droppedTokenFraction * 100), 18) + pad(String(format: "%.4f %%", e.droppedTokenFraction * 100), 18))
+        }
+        if a.executedLayerFraction != 1 || e.executedLayerFraction != 1 {
+            row("executed layers", a.expectedExecutedLayers, e.expectedExecutedLayers, "")
+        }
+        for (la, le) in zip(a.lanes, e.lanes) {
+            lines.append("  " + pad("lane \(la.name) busy", 26) + pad(String(format: "%.1f %%", la.utilisation * 100), 18) + pad(String(format: "%.1f %%", le.utilisation * 100), 18))
         }
         return lines.joined(separator: "\n") + "\n"
     }

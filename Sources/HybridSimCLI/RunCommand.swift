@@ -9,7 +9,10 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
-    case analytic
+    case analytic, event, both
+
+    var runsAnalytic: Bool { self != .event }
+    var runsEvent: Bool { self != .analytic }
 }
 
 /// `hybridsim run FILE...`: evaluate scenarios and write summary.csv, layers.csv and report.json.
@@ -20,8 +23,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
         Prints a summary per scenario and writes summary.csv (one row per scenario and engine), layers.csv \
         (one row per layer and lane) and report.json (every metric, the hardware parameters with their sources, \
-        and every op with the formula and cost trace behind its time). Without --out, each scenario's files go \
-        to results/<scenario>/; with --out DIR, all scenarios go together into DIR.
+        and every op with the formula and cost trace behind its time). The event engine also writes steps.csv \
+        (one row per simulated step) and timeline.json (Chrome trace: open it in Perfetto or chrome://tracing). \
+        Without --out, each scenario's files go to results/<scenario>/; with --out DIR, all scenarios go together into DIR.
         """)
 
     @Argument(help: "Scenario YAML files.")
@@ -42,6 +46,22 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Write nothing; print only.")
     var noWrite = false
 
+    @Option(help: "Steps to run: decode steps (the context grows one token a step) or batches (1 to \(EventEngine.maximumSteps)).")
+    var steps: Int = 1
+
+    @Option(help: "Seed for the event engine's draws (default: the scenario's `seed`).")
+    var seed: UInt64?
+
+    @Option(help: "How many of the event engine's steps go into timeline.json.")
+    var traceSteps: Int = 1
+
+    func validate() throws {
+        guard (1...EventEngine.maximumSteps).contains(steps) else {
+            throw ValidationError("--steps \(steps) is out of range; allowed: 1 to \(EventEngine.maximumSteps).")
+        }
+        guard traceSteps >= 0 else { throw ValidationError("--trace-steps \(traceSteps) is negative; allowed: 0 to --steps.") }
+    }
+
     func run() throws {
         // Decode and validate every file before evaluating or writing anything.
         var scenarios: [Scenario] = []
@@ -55,42 +75,68 @@ struct RunCommand: ParsableCommand {
             throw CLIError("two scenarios share a name (\(names.joined(separator: ", "))); give each a distinct `name:` to write them to one folder", exitCode: 2)
         }
 
-        let engine = AnalyticEngine(options: .init(layerRows: true, spans: true))
-        let reports = scenarios.map { engine.run($0) }
+        let reportOptions = AnalyticEngine.Options(layerRows: true, spans: true)
+        let analytic = AnalyticEngine(options: reportOptions)
+        let event = EventEngine(options: .init(steps: steps, seed: seed, traceSteps: min(traceSteps, steps), report: reportOptions))
+        var runs: [(scenario: Scenario, analytic: Report?, event: EventEngine.Result?)] = []
+        for scenario in scenarios {
+            let a = engine.runsAnalytic ? analytic.run(scenario, steps: steps) : nil
+            var e: EventEngine.Result? = nil
+            if engine.runsEvent {
+                do { e = try event.run(scenario) } catch let error as EventEngine.RunError {
+                    throw CLIError(error.description, exitCode: 2)
+                } catch {
+                    throw CLIError("\(scenario.file): the event engine failed: \(error)", exitCode: 1)
+                }
+            }
+            runs.append((scenario, a, e))
+        }
+        let reports = runs.flatMap { [$0.analytic, $0.event?.report].compactMap { $0 } }
+        let reportScenarios = runs.flatMap { run in [run.analytic, run.event?.report].compactMap { $0 }.map { _ in run.scenario } }
 
         // Produce every file's contents first, then write each atomically.
         var files: [(path: String, contents: String)] = []
-        if let out {
-            files.append((path(out, "summary.csv"), ReportExport.summaryCSV(reports)))
-            files.append((path(out, "layers.csv"), ReportExport.layersCSV(reports)))
-            files.append((path(out, "report.json"), try ReportExport.json(reports, scenarios: scenarios)))
-        } else {
-            for (scenario, report) in zip(scenarios, reports) {
-                let dir = path("results", scenario.name)
-                files.append((path(dir, "summary.csv"), ReportExport.summaryCSV([report])))
-                files.append((path(dir, "layers.csv"), ReportExport.layersCSV([report])))
-                files.append((path(dir, "report.json"), try ReportExport.json([report], scenarios: [scenario])))
+        func outputs(_ dir: String, _ group: [(scenario: Scenario, analytic: Report?, event: EventEngine.Result?)]) throws {
+            let groupReports = group.flatMap { [$0.analytic, $0.event?.report].compactMap { $0 } }
+            let groupScenarios = group.flatMap { run in [run.analytic, run.event?.report].compactMap { $0 }.map { _ in run.scenario } }
+            files.append((path(dir, "summary.csv"), ReportExport.summaryCSV(groupReports)))
+            files.append((path(dir, "layers.csv"), ReportExport.layersCSV(groupReports)))
+            files.append((path(dir, "report.json"), try ReportExport.json(groupReports, scenarios: groupScenarios)))
+            let eventRuns = group.compactMap { run in run.event.map { (scenario: run.scenario.name, result: $0) } }
+            if !eventRuns.isEmpty {
+                files.append((path(dir, "steps.csv"), EventExport.stepsCSV(eventRuns)))
+                files.append((path(dir, "timeline.json"), try EventExport.timelineJSON(eventRuns)))
             }
+        }
+        if let out {
+            try outputs(out, runs)
+        } else {
+            for run in runs { try outputs(path("results", run.scenario.name), [run]) }
         }
 
         switch format {
         case .table:
-            for r in reports {
-                print(TableFormat.summary(r), terminator: "")
-                if layers { print(TableFormat.layers(r), terminator: "") }
+            for run in runs {
+                if let a = run.analytic, let e = run.event {
+                    print(TableFormat.sideBySide(analytic: a, event: e.report), terminator: "")
+                } else {
+                    for r in [run.analytic, run.event?.report].compactMap({ $0 }) { print(TableFormat.summary(r), terminator: "") }
+                }
+                if layers { for r in [run.analytic, run.event?.report].compactMap({ $0 }) { print(TableFormat.layers(r), terminator: "") } }
                 print("")
             }
         case .csv:
             print(ReportExport.summaryCSV(reports), terminator: "")
             if layers { print(ReportExport.layersCSV(reports), terminator: "") }
         case .json:
-            print(try ReportExport.json(reports, scenarios: scenarios), terminator: "")
+            print(try ReportExport.json(reports, scenarios: reportScenarios), terminator: "")
         }
         if !noWrite {
             do { try AtomicFile.writeAll(files) } catch { throw CLIError("\(error)", exitCode: 1) }
             if format == .table {
                 let folders = Array(Set(files.map { ($0.path as NSString).deletingLastPathComponent })).sorted()
-                print("wrote summary.csv, layers.csv, report.json to \(folders.joined(separator: ", "))")
+                let names = Array(Set(files.map { ($0.path as NSString).lastPathComponent })).sorted()
+                print("wrote \(names.joined(separator: ", ")) to \(folders.joined(separator: ", "))")
             }
         }
     }

@@ -40,6 +40,11 @@ public struct Report: Sendable {
     public var layers: [LayerRow]
     /// Per-op spans, filled only when asked for (they are many).
     public var spans: [Span]
+    /// Matrix peak of the devices used, FLOP/s (the MFU denominator per second).
+    public var peakFlopsPerSecond: Double = 0
+    public var computeLaneCount: Int = 1
+    /// Distribution over steps when more than one step ran (`--steps`).
+    public var stepStatistics: StepStatistics? = nil
 
     public struct MemoryBreakdown: Sendable, Equatable {
         public var weightBytes: Double
@@ -88,5 +93,66 @@ public struct Report: Sendable {
         public var bound: String
         public var formula: String
         public var costTrace: String
+    }
+
+    /// Mean, median and tail of a per-step quantity.
+    public struct Distribution: Sendable, Equatable {
+        public var mean: Double
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var max: Double
+
+        /// Nearest-rank percentiles of `values` (empty: all zero).
+        public init(_ values: [Double]) {
+            guard !values.isEmpty else { mean = 0; p50 = 0; p90 = 0; p99 = 0; max = 0; return }
+            let sorted = values.sorted()
+            func rank(_ q: Double) -> Double { sorted[Swift.max(0, Swift.min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1))] }
+            mean = values.reduce(0, +) / Double(values.count)
+            p50 = rank(0.5); p90 = rank(0.9); p99 = rank(0.99); max = sorted[sorted.count - 1]
+        }
+    }
+
+    public struct StepStatistics: Sendable, Equatable {
+        public var steps: Int
+        public var latency: Distribution
+        public var bubble: Distribution
+        public init(steps: Int, latency: Distribution, bubble: Distribution) {
+            self.steps = steps
+            self.latency = latency
+            self.bubble = bubble
+        }
+    }
+
+    /// One report for several steps: means of the per-step quantities, the largest memory, the
+    /// first step's layer rows and spans, and the latency and bubble distributions.
+    public static func merging(steps reports: [Report]) -> Report? {
+        guard var merged = reports.first else { return nil }
+        guard reports.count > 1 else { return merged }
+        let n = Double(reports.count)
+        func mean(_ f: (Report) -> Double) -> Double { reports.reduce(0) { $0 + f($1) } / n }
+        let totalTime = reports.reduce(0) { $0 + $1.latencySeconds }
+        merged.latencySeconds = totalTime / n
+        merged.tokensPerSecond = totalTime > 0 ? reports.reduce(0) { $0 + $1.tokensPerStep } / totalTime : 0
+        merged.modelFlops = mean(\.modelFlops)
+        merged.executedFlops = mean(\.executedFlops)
+        merged.mfu = totalTime > 0 && merged.peakFlopsPerSecond > 0 ? reports.reduce(0) { $0 + $1.modelFlops } / (totalTime * merged.peakFlopsPerSecond) : 0
+        merged.bubbleSeconds = mean(\.bubbleSeconds)
+        merged.bubbleFraction = totalTime > 0 ? reports.reduce(0) { $0 + $1.bubbleSeconds } / (totalTime * Double(merged.computeLaneCount)) : 0
+        merged.memory = reports.max { $0.memory.peakBytes < $1.memory.peakBytes }?.memory ?? merged.memory
+        merged.moeImbalance = mean(\.moeImbalance)
+        merged.droppedTokenFraction = mean(\.droppedTokenFraction)
+        merged.executedLayerFraction = mean(\.executedLayerFraction)
+        merged.expectedExecutedLayers = mean(\.expectedExecutedLayers)
+        merged.savedFlops = mean(\.savedFlops)
+        for i in merged.lanes.indices {
+            let busy = reports.reduce(0) { $0 + ($1.lanes.indices.contains(i) ? $1.lanes[i].busySeconds : 0) }
+            merged.lanes[i].busySeconds = busy / n
+            merged.lanes[i].idleSeconds = max(0, (totalTime - busy) / n)
+            merged.lanes[i].utilisation = totalTime > 0 ? busy / totalTime : 0
+        }
+        merged.stepStatistics = StepStatistics(steps: reports.count, latency: Distribution(reports.map(\.latencySeconds)),
+                                               bubble: Distribution(reports.map(\.bubbleSeconds)))
+        return merged
     }
 }

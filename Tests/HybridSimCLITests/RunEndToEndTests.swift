@@ -45,7 +45,7 @@ struct RunEndToEndTests {
 
         // The table goes to stdout with the folder it wrote to.
         #expect(result.stdout.contains("small  [analytic engine, nvidia-h100-sxm, prefill, batch 2, seq_len 128, bf16]"))
-        #expect(result.stdout.contains("wrote summary.csv, layers.csv, report.json to out"))
+        #expect(result.stdout.contains("wrote layers.csv, report.json, summary.csv to out"))
     }
 
     @Test("with several files and --out, all scenarios go into one folder, one summary row each")
@@ -174,7 +174,11 @@ struct RunEndToEndTests {
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let row = try #require(result.stdout.split(separator: "\n").dropFirst().first)
         #expect(row.hasPrefix("quickstart,analytic,nvidia-h100-sxm,prefill,8,1024,bf16,8192,"))
-        #expect(row.hasSuffix(",flowhn=0.59"))
+        // The split ratio column, then the step columns (one step).
+        let fields = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let header = try #require(result.stdout.split(separator: "\n").first).split(separator: ",").map(String.init)
+        #expect(fields[header.firstIndex(of: "split_ratios") ?? 0] == "flowhn=0.59")
+        #expect(fields[header.firstIndex(of: "steps") ?? 0] == "1")
     }
 
     @Test("--out cannot be written: exit 1, a message naming the path, no crash")

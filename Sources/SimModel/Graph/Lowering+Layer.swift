@@ -32,6 +32,21 @@ extension Lowering {
             let skip = depth.skip[layer], rep = depth.repeatProbability[layer]
             expected = 1 - skip + rep
             let decisions = depth.granularity == .sequence ? full.batch : full.total
+            if let sampler, skip > 0 || rep > 0 {
+                // One draw of skip / execute / repeat per decision.
+                let n = Int(decisions.rounded())
+                let drawn = sampler.depthCounts(decisions: n, skip: skip, repeatProbability: rep)
+                let once = Double(drawn.atLeastOnce) / Double(max(1, n)), twice = Double(drawn.twice) / Double(max(1, n))
+                expected = once + twice
+                switch depth.compaction {
+                case .gather:
+                    passes = [(once, 1, 1)]
+                    if twice > 0 { passes.append((twice, 1, 1)) }
+                case .fullBatch:
+                    passes = once > 0 ? [(1, 1, once)] : []
+                    if twice > 0 { passes.append((1, 1, twice)) }
+                }
+            } else {
             switch depth.compaction {
             case .gather:
                 passes = [(1 - skip, 1, 1)]
@@ -44,6 +59,7 @@ extension Lowering {
                     let repeats = 1 - pow(1 - rep, decisions)
                     passes.append((1, repeats, repeats > 0 ? rep / repeats : 0))
                 }
+            }
             }
         }
 

@@ -18,8 +18,14 @@ extension Lowering {
             // share of all devices' assignments: the statistics are over devices * T * k assignments.
             let devices = Double(spec.devices)
             let capacityFactor: Double? = { if case let .factor(f) = spec.capacity { return f } else { return nil } }()
-            let stats = RoutingStats.compute(assignments: t * k * devices, experts: spec.experts, routing: spec.routing,
+            let stats: RoutingStats
+            if let sampler {
+                let loads = sampler.expertLoads(assignments: Int((t * k * devices).rounded()), experts: spec.experts, routing: spec.routing)
+                stats = RoutingStats.sampled(loads: loads, capacityFactor: capacityFactor, devices: spec.devices)
+            } else {
+                stats = RoutingStats.compute(assignments: t * k * devices, experts: spec.experts, routing: spec.routing,
                                              capacityFactor: capacityFactor, devices: spec.devices)
+            }
             let link = lanes.linkLane.map { UInt64(1) << UInt64($0) } ?? all
             var dispatchEnd: Int
             if spec.devices > 1 {
@@ -69,10 +75,17 @@ extension Lowering {
                                 .treeDescent(tokens: t, dIn: scenario.model.dModel, depth: spec.depth, nodeWidth: spec.nodeWidth),
                                 .router, lanes: all, share: 1, after: after)
             let leaves = Double(spec.leaves)
-            let stats = RoutingStats.compute(assignments: t, experts: spec.leaves, routing: spec.routing, capacityFactor: nil, devices: 1)
-            // Leaves touched by T tokens: sum_i 1 - (1 - p_i)^T; only their weights are read.
+            let stats: RoutingStats
             var touchedSum = 0.0
-            for p in RoutingStats.probabilities(spec.routing, count: spec.leaves) { touchedSum += 1 - pow(1 - p, t) }
+            if let sampler {
+                let loads = sampler.expertLoads(assignments: Int(t.rounded()), experts: spec.leaves, routing: spec.routing)
+                stats = RoutingStats.sampled(loads: loads, capacityFactor: nil, devices: 1)
+                touchedSum = Double(loads.reduce(0) { $0 + ($1 > 0 ? 1 : 0) })
+            } else {
+                stats = RoutingStats.compute(assignments: t, experts: spec.leaves, routing: spec.routing, capacityFactor: nil, devices: 1)
+                // Leaves touched by T tokens: sum_i 1 - (1 - p_i)^T; only their weights are read.
+                for p in RoutingStats.probabilities(spec.routing, count: spec.leaves) { touchedSum += 1 - pow(1 - p, t) }
+            }
             let touched = max(1, min(leaves, touchedSum))
             let gather = b.add("mlp.leaf_gather", "mlp", .gatherScatter(rows: t, width: scenario.model.dModel), .gatherScatter,
                                lanes: all, share: 1, after: [descent])

@@ -13,6 +13,8 @@ public struct Lowering {
     let lanes: LaneLayout
     let elementBytes: Double
     let phaseMultiplier: Double
+    /// Draws routing and skip decisions per layer (event engine); nil = closed-form expectations.
+    let sampler: RoutingSampler?
 
     /// The lanes a scenario needs.
     struct LaneLayout {
@@ -24,8 +26,9 @@ public struct Lowering {
         var deviceMask: UInt64
     }
 
-    public init(scenario: Scenario) {
+    public init(scenario: Scenario, sampler: RoutingSampler? = nil) {
         self.scenario = scenario
+        self.sampler = sampler
         self.cost = CostModel(profile: scenario.hardware, dtype: scenario.workload.dtype)
         self.elementBytes = scenario.workload.dtype.bytes
         self.phaseMultiplier = scenario.workload.phase == .train ? 3 : 1
@@ -83,13 +86,15 @@ public struct Lowering {
         let names = scenario.model.layerBlockNames
         for (i, id) in scenario.model.layerBlockIDs.enumerated() {
             let skip = depth?.skip[i] ?? 0, repeats = depth?.repeatProbability[i] ?? 0
-            if let found = byBlock[id].first(where: { $0.skip == skip && $0.repeats == repeats }) {
+            // With a sampler, a layer with random routing or skipping gets its own draw and template.
+            let random = sampler != nil && Lowering.isRandom(scenario.model.blocks[names[id]], skip: skip, repeats: repeats)
+            if !random, let found = byBlock[id].first(where: { $0.skip == skip && $0.repeats == repeats }) {
                 layers.append(LayerInstance(layer: i, blockName: names[id], template: found.template))
                 continue
             }
             guard let block = scenario.model.blocks[names[id]] else { continue }
             let template = lowerLayer(name: names[id], block: block, layer: i)
-            byBlock[id].append((skip, repeats, templates.count))
+            if !random { byBlock[id].append((skip, repeats, templates.count)) }
             layers.append(LayerInstance(layer: i, blockName: names[id], template: templates.count))
             templates.append(template)
         }
@@ -101,6 +106,15 @@ public struct Lowering {
         return OpGraph(lanes: lanes.lanes, templates: templates, layers: layers, prologue: prologue, epilogue: epilogue,
                        deviceMask: lanes.deviceMask, phaseMultiplier: phaseMultiplier,
                        tokensPerStep: Double(scenario.workload.tokensPerStep), denseModelFlops: dense)
+    }
+
+    /// Whether a layer's time or routing statistics depend on random draws.
+    static func isRandom(_ block: BlockSpec?, skip: Double, repeats: Double) -> Bool {
+        if skip > 0 || repeats > 0 { return true }
+        switch block?.mlp {
+        case .moe?, .fff?: return true
+        default: return false
+        }
     }
 
     // MARK: Tokens

@@ -354,3 +354,26 @@ public struct DynamicDepthSpec: Sendable, Equatable {
 
     public func executeProbability(layer: Int) -> Double { 1 - skip[layer] - repeatProbability[layer] }
 }
+
+extension Scenario {
+    /// The scenario as it stands at step `step` of a multi-step run: decode steps grow the context
+    /// (and so the KV cache) by one token each; prefill and train steps are fresh batches of the same shape.
+    public func atStep(_ step: Int) -> Scenario {
+        guard step > 0, workload.phase == .decode else { return self }
+        var s = self
+        s.workload.seqLen += step
+        return s
+    }
+
+    /// Whether anything in a step is drawn at random (routing, skipping).
+    public var hasRandomness: Bool {
+        if let depth = model.dynamicDepth,
+           depth.skip.contains(where: { $0 > 0 }) || depth.repeatProbability.contains(where: { $0 > 0 }) { return true }
+        return model.blocks.values.contains { block in
+            switch block.mlp {
+            case .moe?, .fff?: return true
+            default: return false
+            }
+        }
+    }
+}

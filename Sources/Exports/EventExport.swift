@@ -1,0 +1,45 @@
+import Foundation
+import SimEngines
+
+/// The event engine's extra files: steps.csv and timeline.json (Chrome trace format).
+public enum EventExport {
+    public static let stepColumns = ["scenario", "engine", "step", "context_tokens", "latency_s", "bubble_s", "model_flops",
+                                     "moe_imbalance", "dropped_token_fraction", "executed_layers"]
+
+    public static func stepsCSV(_ runs: [(scenario: String, result: EventEngine.Result)]) -> String {
+        var table = CSVTable(header: stepColumns)
+        for run in runs {
+            for s in run.result.steps {
+                table.append([run.scenario, "event", String(s.step), String(s.contextTokens), CSVTable.number(s.latencySeconds),
+                              CSVTable.number(s.bubbleSeconds), CSVTable.number(s.modelFlops), CSVTable.number(s.moeImbalance),
+                              CSVTable.number(s.droppedTokenFraction), CSVTable.number(s.executedLayers)])
+            }
+        }
+        return table.text
+    }
+
+    /// Chrome trace (opens in Perfetto or chrome://tracing): one process per scenario, one track
+    /// (thread) per lane, one complete ("X") slice per op and lane it holds, times in microseconds,
+    /// FLOPs and bytes in the slice's args.
+    public static func timelineJSON(_ runs: [(scenario: String, result: EventEngine.Result)]) throws -> String {
+        var events: [[String: Any]] = []
+        for (pid, run) in runs.enumerated() {
+            events.append(["name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": ["name": run.scenario]])
+            for (tid, lane) in run.result.laneNames.enumerated() {
+                events.append(["name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": ["name": lane]])
+                events.append(["name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid, "args": ["sort_index": tid]])
+            }
+            for span in run.result.trace {
+                for lane in span.lanes {
+                    events.append([
+                        "name": span.op, "cat": span.opClass, "ph": "X", "pid": pid, "tid": Int(lane),
+                        "ts": span.startSeconds * 1e6, "dur": (span.endSeconds - span.startSeconds) * 1e6,
+                        "args": ["step": span.step, "layer": span.layer, "block": span.block, "flops": span.flops, "bytes": span.bytes],
+                    ])
+                }
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: ["traceEvents": events, "displayTimeUnit": "ns"], options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import SimModel
+
+/// The discrete-event executor: runs the op graph over its lanes in simulated time, one step after
+/// another, drawing what is random (expert loads, drops, skip / execute / repeat, FFF leaf loads)
+/// from one seeded generator.
+///
+/// Each step is lowered with a ``RoutingSampler`` (so a MoE layer gets its own drawn loads, a
+/// dynamic-depth layer its own drawn token counts), every layer's ops are simulated by a
+/// ``LaneSimulator`` (ops start when their inputs are done and their lanes are free), and layers
+/// follow each other. Idle bubbles are read off the simulated timeline. Decode steps grow the context
+/// by one token each.
+public struct EventEngine {
+    public struct Options: Sendable {
+        public var steps: Int
+        /// Overrides the scenario's seed.
+        public var seed: UInt64?
+        /// How many steps' op spans to keep for the timeline (Chrome trace).
+        public var traceSteps: Int
+        public var report: AnalyticEngine.Options
+
+        public init(steps: Int = 1, seed: UInt64? = nil, traceSteps: Int = 1, report: AnalyticEngine.Options = .init()) {
+            self.steps = steps
+            self.seed = seed
+            self.traceSteps = traceSteps
+            self.report = report
+        }
+    }
+
+    /// One simulated step.
+    public struct StepRecord: Sendable, Equatable {
+        public var step: Int
+        public var contextTokens: Int
+        public var latencySeconds: Double
+        public var bubbleSeconds: Double
+        public var modelFlops: Double
+        public var moeImbalance: Double
+        public var droppedTokenFraction: Double
+        public var executedLayers: Double
+    }
+
+    /// One op's interval on the timeline.
+    public struct TraceSpan: Sendable, Equatable {
+        public var step: Int
+        public var layer: Int
+        public var block: String
+        public var op: String
+        public var opClass: String
+        public var lanes: [Int32]
+        public var startSeconds: Double
+        public var endSeconds: Double
+        public var flops: Double
+        public var bytes: Double
+    }
+
+    public struct Result: Sendable {
+        public var report: Report
+        public var steps: [StepRecord]
+        public var trace: [TraceSpan]
+        public var laneNames: [String]
+        /// Op-completion events the simulation processed.
+        public var events: Int
+    }
+
+    /// A run the engine refuses, with the reason in the user's terms.
+    public struct RunError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static let maximumSteps = 1_000_000
+
+    public var options: Options
+    public init(options: Options = Options()) { self.options = options }
+
+    public func run(_ scenario: Scenario) throws -> Result {
+        guard options.steps >= 1, options.steps <= Self.maximumSteps else {
+            throw RunError(description: "--steps \(options.steps) is out of range; allowed: 1 to \(Self.maximumSteps)")
+        }
+        try Self.checkSampleable(scenario)
+        let seed = options.seed ?? scenario.seed
+        let sampler = try RandomRoutingSampler(seed: seed)
+        let random = scenario.hasRandomness
+        let reusable = !random && scenario.workload.phase != .decode
+
+        var simulator: LaneSimulator? = nil
+        var stepReports: [Report] = []
+        stepReports.reserveCapacity(options.steps)
+        var records: [StepRecord] = []
+        var trace: [TraceSpan] = []
+        var laneNames: [String] = []
+        var cached: (graph: OpGraph, pro: CompiledBlock, epi: CompiledBlock, templates: [CompiledBlock])? = nil
+        var events = 0
+        var clock = 0.0
+
+        for step in 0..<options.steps {
+            let s = scenario.atStep(step)
+            let cost = CostModel(profile: s.hardware, dtype: s.workload.dtype)
+            let link = s.hardware.interconnect
+            let compiled: (graph: OpGraph, pro: CompiledBlock, epi: CompiledBlock, templates: [CompiledBlock])
+            if reusable, let cached {
+                compiled = cached
+            } else {
+                let graph = Lowering(scenario: s, sampler: random ? sampler : nil).lower()
+                let n = graph.lanes.count
+                compiled = (graph, CompiledBlock(graph.prologue, cost: cost, link: link, laneCount: n),
+                            CompiledBlock(graph.epilogue, cost: cost, link: link, laneCount: n),
+                            graph.templates.map { CompiledBlock($0, cost: cost, link: link, laneCount: n) })
+                if reusable { cached = compiled }
+            }
+            let graph = compiled.graph
+            if simulator == nil {
+                simulator = LaneSimulator(laneCount: graph.lanes.count)
+                laneNames = graph.lanes.map(\.name)
+            }
+            guard var sim = simulator else { break }
+            simulator = nil  // `sim` now owns the buffers alone: no copy on write
+            let keepTrace = step < options.traceSteps
+
+            func simulate(_ block: CompiledBlock, _ ops: BlockGraph, layer: Int, start: Double) throws -> LayerSchedule {
+                let end = try sim.run(block, start: start)
+                var flops = [Double](repeating: 0, count: graph.lanes.count), bytes = flops
+                var total = 0.0, model = 0.0
+                for op in ops.ops {
+                    let held = Double(op.laneMask.nonzeroBitCount)
+                    for lane in 0..<graph.lanes.count where op.laneMask & (UInt64(1) << UInt64(lane)) != 0 {
+                        flops[lane] += op.flops * op.weight / held
+                        bytes[lane] += op.bytes * op.weight / held
+                    }
+                    total += op.flops * op.weight
+                    model += op.modelFlops * op.weight
+                }
+                if keepTrace {
+                    for (i, op) in ops.ops.enumerated() {
+                        let l0 = Int(block.laneStart[i]), l1 = Int(block.laneStart[i + 1])
+                        trace.append(TraceSpan(step: step, layer: layer, block: ops.blockName, op: op.name, opClass: op.opClass.rawValue,
+                                               lanes: Array(block.laneList[l0..<l1]), startSeconds: clock + sim.starts[i],
+                                               endSeconds: clock + sim.ends[i], flops: op.flops * op.weight, bytes: op.bytes * op.weight))
+                    }
+                }
+                return LayerSchedule(latency: end - start, busy: sim.busy, flops: flops, bytes: bytes,
+                                     starts: sim.starts.map { $0 - start }, ends: sim.ends.map { $0 - start },
+                                     totalFlops: total, totalModelFlops: model)
+            }
+
+            // Layers follow each other; each starts at 0 on its own clock (the schedule is relative).
+            let pro = try simulate(compiled.pro, graph.prologue, layer: -1, start: 0)
+            var offset = pro.latency
+            var schedules: [LayerSchedule] = []
+            schedules.reserveCapacity(graph.layers.count)
+            for instance in graph.layers {
+                let layerSchedule = try simulateLayer(instance, compiled.templates, graph, at: offset, simulate)
+                schedules.append(layerSchedule)
+                offset += layerSchedule.latency
+            }
+            let epi = try simulate(compiled.epi, graph.epilogue, layer: graph.layers.count, start: offset)
+            events = sim.eventsProcessed
+            simulator = sim
+
+            var reportOptions = options.report
+            if step > 0 { reportOptions.layerRows = false; reportOptions.spans = false }
+            let report = ReportAssembler(options: reportOptions).assemble(
+                engine: "event", graph: graph, scenario: s, cost: cost, prologue: pro, epilogue: epi, schedules: schedules, perLayer: true)
+            stepReports.append(report)
+            records.append(StepRecord(step: step, contextTokens: s.workload.contextTokens, latencySeconds: report.latencySeconds,
+                                      bubbleSeconds: report.bubbleSeconds, modelFlops: report.modelFlops,
+                                      moeImbalance: report.moeImbalance, droppedTokenFraction: report.droppedTokenFraction,
+                                      executedLayers: report.expectedExecutedLayers))
+            clock += report.latencySeconds
+        }
+        guard let merged = Report.merging(steps: stepReports) else {
+            throw RunError(description: "no step ran")
+        }
+        return Result(report: merged, steps: records, trace: trace, laneNames: laneNames, events: events)
+    }
+
+    /// Simulates one layer: its template's compiled ops, started at `offset` (the trace shows absolute times).
+    private func simulateLayer(_ instance: LayerInstance, _ templates: [CompiledBlock], _ graph: OpGraph, at offset: Double,
+                               _ simulate: (CompiledBlock, BlockGraph, Int, Double) throws -> LayerSchedule) throws -> LayerSchedule {
+        try simulate(templates[instance.template], graph.templates[instance.template], instance.layer, offset)
+    }
+
+    /// Sizes the generator can draw: GSL's multinomial takes at most 2^32 - 1 trials.
+    static func checkSampleable(_ scenario: Scenario) throws {
+        let tokens = Double(scenario.workload.tokensPerStep)
+        var largest = tokens
+        for block in scenario.model.blocks.values {
+            if case let .moe(m) = block.mlp { largest = max(largest, tokens * Double(m.topK * m.devices)) }
+        }
+        guard largest < Double(UInt32.max) else {
+            throw RunError(description: "\(scenario.file): the event engine draws per-token decisions, and this workload routes \(Int(largest)) assignments per step; allowed: fewer than \(UInt32.max) (reduce workload.batch or workload.seq_len)")
+        }
+    }
+}
