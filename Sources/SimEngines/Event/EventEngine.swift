@@ -148,7 +148,8 @@ public struct EventEngine {
             var schedules: [LayerSchedule] = []
             schedules.reserveCapacity(graph.layers.count)
             for instance in graph.layers {
-                let layerSchedule = try simulateLayer(instance, compiled.templates, graph, at: offset, simulate)
+                let layerSchedule = try simulate(compiled.templates[instance.template], graph.templates[instance.template],
+                                                 layer: instance.layer, start: offset)
                 schedules.append(layerSchedule)
                 offset += layerSchedule.latency
             }
@@ -171,12 +172,6 @@ public struct EventEngine {
             throw RunError(description: "no step ran")
         }
         return Result(report: merged, steps: records, trace: trace, laneNames: laneNames, events: events)
-    }
-
-    /// Simulates one layer: its template's compiled ops, started at `offset` (the trace shows absolute times).
-    private func simulateLayer(_ instance: LayerInstance, _ templates: [CompiledBlock], _ graph: OpGraph, at offset: Double,
-                               _ simulate: (CompiledBlock, BlockGraph, Int, Double) throws -> LayerSchedule) throws -> LayerSchedule {
-        try simulate(templates[instance.template], graph.templates[instance.template], instance.layer, offset)
     }
 
     /// Sizes the generator can draw: GSL's multinomial takes at most 2^32 - 1 trials.
