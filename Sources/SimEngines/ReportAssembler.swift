@@ -143,7 +143,7 @@ public struct ReportAssembler: Sendable {
             let trace = String(format: "overhead %.3g s + max(compute %.4g FLOP / (%.4g FLOP/s x eff %.3f), memory %.4g B / (%.4g B/s x share %.2f x eff %.3f)) x weight %.3f",
                                b.overheadSeconds, op.flops, b.peakFlopsPerSecond, b.computeEfficiency, op.bytes,
                                cost.profile.memoryBandwidthBytesPerSecond, op.share, b.memoryEfficiency, op.weight)
-            spans.append(Report.Span(layer: layer, block: block.blockName, op: op.name, opClass: op.opClass.rawValue, lanes: names,
+            spans.append(Report.Span(layer: layer, block: block.blockName, op: op.displayName, opClass: op.opClass.rawValue, lanes: names,
                                      startSeconds: offset + s.starts[i], endSeconds: offset + s.ends[i], flops: op.flops * op.weight,
                                      bytes: op.bytes * op.weight, weight: op.weight, bound: b.bound, formula: op.formula,
                                      costTrace: trace))

@@ -132,7 +132,7 @@ public struct EventEngine {
                 if keepTrace {
                     for (i, op) in ops.ops.enumerated() {
                         let l0 = Int(block.laneStart[i]), l1 = Int(block.laneStart[i + 1])
-                        trace.append(TraceSpan(step: step, layer: layer, block: ops.blockName, op: op.name, opClass: op.opClass.rawValue,
+                        trace.append(TraceSpan(step: step, layer: layer, block: ops.blockName, op: op.displayName, opClass: op.opClass.rawValue,
                                                lanes: Array(block.laneList[l0..<l1]), startSeconds: clock + sim.starts[i],
                                                endSeconds: clock + sim.ends[i], flops: op.flops * op.weight, bytes: op.bytes * op.weight))
                     }

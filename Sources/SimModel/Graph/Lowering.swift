@@ -55,22 +55,22 @@ public struct Lowering {
         }
         var lanes: [Lane] = []
         if separateLanes {
-            lanes.append(Lane(index: 0, name: "\(prefix)0.attention", kind: .compute, device: 0, share: 0.5))
-            lanes.append(Lane(index: 1, name: "\(prefix)0.ssm", kind: .compute, device: 0, share: 0.5))
+            lanes.append(Lane(index: 0, name: "\(prefix)0.attention", kind: .compute, device: 0))
+            lanes.append(Lane(index: 1, name: "\(prefix)0.ssm", kind: .compute, device: 0))
         } else {
-            lanes.append(Lane(index: 0, name: "\(prefix)0", kind: .compute, device: 0, share: 1))
+            lanes.append(Lane(index: 0, name: "\(prefix)0", kind: .compute, device: 0))
         }
         let deviceMask: UInt64 = separateLanes ? 0b11 : 0b1
         var layout = LaneLayout(lanes: lanes, attentionLane: 0, ssmLane: separateLanes ? 1 : 0, secondDeviceLane: nil,
                                 linkLane: nil, deviceMask: deviceMask)
         if separateDevices {
             layout.secondDeviceLane = layout.lanes.count
-            layout.lanes.append(Lane(index: layout.lanes.count, name: "\(prefix)1", kind: .compute, device: 1, share: 1))
+            layout.lanes.append(Lane(index: layout.lanes.count, name: "\(prefix)1", kind: .compute, device: 1))
         }
         if separateDevices || expertParallel {
             layout.linkLane = layout.lanes.count
             let linkName = scenario.hardware.interconnect?.name ?? "link"
-            layout.lanes.append(Lane(index: layout.lanes.count, name: linkName, kind: .link, device: -1, share: 1))
+            layout.lanes.append(Lane(index: layout.lanes.count, name: linkName, kind: .link, device: -1))
         }
         return layout
     }

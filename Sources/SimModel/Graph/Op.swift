@@ -59,6 +59,9 @@ public struct Op: Sendable, Equatable {
     /// Which pass of the layer: 0 = the normal pass, 1 = the repeat pass of dynamic depth.
     public var pass: Int
 
+    /// The name shown in spans and timelines: the repeat pass is marked.
+    public var displayName: String { pass > 0 ? name + " (repeat)" : name }
+
     public enum Branch: String, Sendable { case none, attention, ssm }
 }
 
@@ -68,10 +71,9 @@ public struct Lane: Sendable, Equatable {
     public var index: Int
     public var name: String
     public var kind: Kind
-    /// Device index in the node.
+    /// Device index in the node (-1 for a link). What share of the device a lane holds is the
+    /// business of the ops on it (`Op.share`): blocks may split a device differently.
     public var device: Int
-    /// Fraction of the device's compute units (and memory bandwidth) this lane holds.
-    public var share: Double
 }
 
 /// The ops of one layer, built once per distinct layer and reused for every layer like it.
