@@ -32,10 +32,16 @@ let package = Package(
         .target(name: "SimModel", dependencies: ["SimMath", .product(name: "Yams", package: "Yams")]),
         .target(name: "SimEngines", dependencies: ["SimModel", "SimMath"]),
         .target(name: "Exports", dependencies: ["SimModel", "SimEngines"]),
+        // Real CPU kernels (OpenBLAS GEMM, attention, selective scan, conv, norms, MoE and FFF routing),
+        // timing and thread pinning. Knows nothing of the op graph.
+        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        // The real executor (runs an op graph with Kernels on pinned threads), the calibrator (fits a
+        // hardware profile with GSL) and validation (measured against predicted).
+        .target(name: "Calibration", dependencies: ["Kernels", "SimModel", "SimEngines", "SimMath"]),
         .target(
             name: "HybridSimCLI",
             dependencies: [
-                "SimModel", "SimEngines", "Exports",
+                "SimModel", "SimEngines", "Exports", "Calibration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,7 +56,14 @@ let package = Package(
             dependencies: ["SimModel", "SimEngines"],
             path: "Benchmarks/EventBenchmark"
         ),
+        .executableTarget(
+            name: "KernelBenchmark",
+            dependencies: ["Kernels"],
+            path: "Benchmarks/KernelBenchmark"
+        ),
         .testTarget(name: "SimMathTests", dependencies: ["SimMath"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Kernels", "SimModel", "SimEngines", "SimMath"]),
         .testTarget(name: "SimModelTests", dependencies: ["SimModel", "SimMath"]),
         .testTarget(name: "SimEnginesTests", dependencies: ["SimEngines", "SimModel", "SimMath"]),
         .testTarget(name: "ExportsTests", dependencies: ["Exports", "SimEngines", "SimModel"]),

@@ -1,0 +1,1 @@
+// The kernels module; see Kernels/*.swift.
