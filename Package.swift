@@ -34,7 +34,16 @@ let package = Package(
         .target(name: "Exports", dependencies: ["SimModel", "SimEngines"]),
         // Real CPU kernels (OpenBLAS GEMM, attention, selective scan, conv, norms, MoE and FFF routing),
         // timing and thread pinning. Knows nothing of the op graph.
-        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        // AVX2 + FMA code generation (-Xcc flags set the target features Swift's code generator uses;
+        // the binary then needs an AVX2 machine), and no bounds/overflow checks in release.
+        .target(
+            name: "Kernels",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: [
+                .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"]),
+                .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+            ]
+        ),
         // The real executor (runs an op graph with Kernels on pinned threads), the calibrator (fits a
         // hardware profile with GSL) and validation (measured against predicted).
         .target(name: "Calibration", dependencies: ["Kernels", "SimModel", "SimEngines", "SimMath"]),

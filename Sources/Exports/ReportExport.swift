@@ -41,6 +41,13 @@ public enum ReportExport {
                 n(stats.bubble.mean), n(stats.bubble.p50), n(stats.bubble.p90), n(stats.bubble.p99), n(stats.bubble.max)]
     }
 
+    /// summary.csv, layers.csv and report.json for `reports`, in folder `dir` (contents only; nothing written).
+    public static func files(in dir: String, reports: [Report], scenarios: [Scenario]) throws -> [(path: String, contents: String)] {
+        func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+        return [(path("summary.csv"), summaryCSV(reports)), (path("layers.csv"), layersCSV(reports)),
+                (path("report.json"), try json(reports, scenarios: scenarios))]
+    }
+
     public static func summaryCSV(_ reports: [Report]) -> String {
         CSVTable(header: summaryColumns, rows: reports.map(summaryRow)).text
     }

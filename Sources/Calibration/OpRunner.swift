@@ -1,0 +1,258 @@
+import Foundation
+import Kernels
+import SimModel
+
+/// Runs one op (or one lane's part of it) with the real kernels, on buffers owned by that lane.
+///
+/// Shapes come from the op's kind, rounded up to whole rows. An op split over P lanes gives each
+/// part 1/P of its rows (GEMM: M rows, or whole groups when there are several; attention: heads;
+/// scan and conv: channels; elementwise: elements; routers and gathers: tokens). Elementwise ops
+/// run the kernel their name says (`norm` → RMSNorm, `.swiglu` → SiLU·up, `.gelu`, `fusion.mean`,
+/// `fusion.gate_mix`, else an add). Mamba-2's SSD is run as a selective scan over its
+/// heads x head_dim channels (the kernel set has no SSD kernel: said in the README).
+/// Inputs are read from a region filled once with small values (finite through every kernel);
+/// outputs go to a separate region, so no op feeds denormals or infinities to the next.
+final class OpRunner: @unchecked Sendable {
+    struct Arena {
+        var inputs: UnsafeMutablePointer<Float>
+        var inputCount: Int
+        var outputs: UnsafeMutablePointer<Float>
+        var outputCount: Int
+        var indices: UnsafeMutablePointer<Int>
+        var indexCount: Int
+    }
+
+    let arenas: [Arena]
+    let dModel: Int
+    /// Distinct weight blocks cycled through by grouped GEMMs (experts, FFF leaves).
+    static let weightBlocks = 8
+
+    init(lanes: Int, inputs: Int, outputs: Int, dModel: Int) {
+        self.dModel = dModel
+        var arenas: [Arena] = []
+        for lane in 0..<lanes {
+            let i = UnsafeMutablePointer<Float>.allocate(capacity: max(1, inputs))
+            let o = UnsafeMutablePointer<Float>.allocate(capacity: max(1, outputs))
+            let indexCount = max(1, outputs)
+            let x = UnsafeMutablePointer<Int>.allocate(capacity: indexCount)
+            // Touch every page before anything is timed; small, varied, finite values.
+            var seed = UInt32(12345 &+ lane)
+            for k in 0..<max(1, inputs) {
+                seed = seed &* 1_664_525 &+ 1_013_904_223
+                i[k] = (Float(seed >> 8) / Float(1 << 24) - 0.5) * 0.1
+            }
+            o.initialize(repeating: 0, count: max(1, outputs))
+            x.initialize(repeating: 0, count: indexCount)
+            arenas.append(Arena(inputs: i, inputCount: max(1, inputs), outputs: o, outputCount: max(1, outputs),
+                                indices: x, indexCount: indexCount))
+        }
+        self.arenas = arenas
+    }
+
+    deinit {
+        for a in arenas {
+            a.inputs.deallocate()
+            a.outputs.deallocate()
+            a.indices.deallocate()
+        }
+    }
+
+    func fits(_ needed: (inputs: Int, outputs: Int)) -> Bool {
+        guard let a = arenas.first else { return false }
+        return needed.inputs <= a.inputCount && needed.outputs <= a.outputCount
+    }
+
+    static func whole(_ x: Double) -> Int { max(0, Int(x.rounded(.up))) }
+
+    /// Part `part` of `parts` of `total` items: its first item and its count.
+    static func chunk(_ total: Int, _ part: Int, _ parts: Int) -> (start: Int, count: Int) {
+        let base = total / parts, extra = total % parts
+        let start = part * base + min(part, extra)
+        return (start, base + (part < extra ? 1 : 0))
+    }
+
+    /// Floats of input and output buffers the largest op of the graph needs (whole op, one lane).
+    static func requiredFloats(graph: OpGraph, laneCount: Int) -> (inputs: Int, outputs: Int) {
+        var inputs = 0, outputs = 0
+        func need(_ op: Op) {
+            let r = requirement(op.kind)
+            inputs = max(inputs, r.inputs)
+            outputs = max(outputs, r.outputs)
+        }
+        for op in graph.prologue.ops { need(op) }
+        for op in graph.epilogue.ops { need(op) }
+        for t in graph.templates { for op in t.ops { need(op) } }
+        return (inputs, outputs)
+    }
+
+    static func requirement(_ kind: OpKind) -> (inputs: Int, outputs: Int) {
+        switch kind {
+        case let .gemm(m, n, k, count):
+            let blocks = min(whole(count), weightBlocks)
+            return (whole(m) * whole(k) + blocks * whole(k) * whole(n), whole(m) * whole(n))
+        case let .attention(batch, heads, kvHeads, queries, keys, headDim, _, _):
+            let b = whole(batch), q = whole(queries), k = whole(keys)
+            return (b * q * heads * headDim + 2 * b * k * kvHeads * headDim,
+                    b * q * heads * headDim + AttentionKernel.scratchCount(queries: q, keys: k))
+        case let .selectiveScan(batch, length, dInner, dState, _):
+            let bl = whole(batch) * whole(length)
+            return (3 * bl * dInner + 2 * bl * dState + dInner * dState + dInner, bl * dInner + whole(batch) * dInner * dState)
+        case let .ssd(batch, length, heads, headDim, dState, _, _):
+            return requirement(.selectiveScan(batch: batch, length: length, dInner: heads * headDim, dState: dState, decodeState: false))
+        case let .conv1d(tokens, channels, width):
+            return (whole(tokens) * channels + channels * width + channels, whole(tokens) * channels + channels * width)
+        case let .elementwise(elements, _, _, _):
+            return (2 * whole(elements) + 4096, whole(elements))
+        case let .router(tokens, dIn, outputs):
+            return (whole(tokens) * dIn + dIn * outputs, whole(tokens) * outputs + whole(tokens) * 2)
+        case let .treeDescent(tokens, dIn, depth, nodeWidth):
+            return (whole(tokens) * dIn + ((1 << depth) - 1) * dIn * nodeWidth, whole(tokens))
+        case let .gatherScatter(rows, width):
+            return (whole(rows) * width, whole(rows) * width)
+        case let .transfer(bytes, _):
+            return (whole(bytes / 4), whole(bytes / 4))
+        }
+    }
+
+    /// Runs part `part` of `parts` of `op` on lane `lane`'s buffers.
+    func run(_ op: Op, part: Int, of parts: Int, lane: Int) {
+        let a = arenas[lane]
+        let input = a.inputs, output = a.outputs
+        switch op.kind {
+        case let .gemm(m, n, k, count):
+            let groups = Self.whole(count), rows = Self.whole(m), nn = Self.whole(n), kk = Self.whole(k)
+            guard groups > 0, rows > 0, nn > 0, kk > 0 else { return }
+            let weights = input + rows * kk
+            if groups >= parts {
+                let mine = Self.chunk(groups, part, parts)
+                for g in mine.start..<(mine.start + mine.count) {
+                    BLAS.sgemm(m: rows, n: nn, k: kk, a: input, b: weights + (g % Self.weightBlocks) * kk * nn, c: output)
+                }
+            } else {
+                let mine = Self.chunk(rows, part, parts)
+                guard mine.count > 0 else { return }
+                for g in 0..<groups {
+                    BLAS.sgemm(m: mine.count, n: nn, k: kk, a: input + mine.start * kk,
+                               b: weights + (g % Self.weightBlocks) * kk * nn, c: output + mine.start * nn)
+                }
+            }
+
+        case let .attention(batch, heads, kvHeads, queries, keys, headDim, causal, window):
+            let b = Self.whole(batch), q = Self.whole(queries), k = Self.whole(keys)
+            guard b > 0, q > 0, k > 0 else { return }
+            // Split by KV-head groups when there are enough, else by sequences.
+            let group = heads / max(1, kvHeads)
+            let kOffset = b * q * heads * headDim, vOffset = kOffset + b * k * kvHeads * headDim
+            let scratch = output + b * q * heads * headDim
+            if kvHeads >= parts {
+                // Each part takes whole KV groups: run them as separate calls on strided views is not
+                // supported by the kernel's layout, so parts split the sequences instead when b >= parts.
+                let seqs = Self.chunk(b, part, parts)
+                if b >= parts {
+                    guard seqs.count > 0 else { return }
+                    AttentionKernel.forward(q: input + seqs.start * q * heads * headDim, k: input + kOffset + seqs.start * k * kvHeads * headDim,
+                                            v: input + vOffset + seqs.start * k * kvHeads * headDim,
+                                            out: output + seqs.start * q * heads * headDim, batch: seqs.count, heads: heads,
+                                            kvHeads: kvHeads, queries: q, keys: k, headDim: headDim, causal: causal, window: window,
+                                            scratch: scratch)
+                } else {
+                    // One sequence: give each part a share of the KV groups (same work, separate buffers).
+                    let mine = Self.chunk(kvHeads, part, parts)
+                    guard mine.count > 0 else { return }
+                    AttentionKernel.forward(q: input, k: input + kOffset, v: input + vOffset, out: output, batch: b,
+                                            heads: mine.count * group, kvHeads: mine.count, queries: q, keys: k, headDim: headDim,
+                                            causal: causal, window: window, scratch: scratch)
+                }
+            } else {
+                let seqs = Self.chunk(b, part, parts)
+                guard seqs.count > 0 else { return }
+                AttentionKernel.forward(q: input + seqs.start * q * heads * headDim, k: input + kOffset + seqs.start * k * kvHeads * headDim,
+                                        v: input + vOffset + seqs.start * k * kvHeads * headDim,
+                                        out: output + seqs.start * q * heads * headDim, batch: seqs.count, heads: heads,
+                                        kvHeads: kvHeads, queries: q, keys: k, headDim: headDim, causal: causal, window: window,
+                                        scratch: scratch)
+            }
+
+        case let .selectiveScan(batch, length, dInner, dState, decodeState):
+            runScan(batch: Self.whole(batch), length: Self.whole(length), dInner: dInner, dState: dState, decode: decodeState,
+                    part: part, parts: parts, arena: a)
+        case let .ssd(batch, length, heads, headDim, dState, _, decodeState):
+            runScan(batch: Self.whole(batch), length: Self.whole(length), dInner: heads * headDim, dState: dState, decode: decodeState,
+                    part: part, parts: parts, arena: a)
+
+        case let .conv1d(tokens, channels, width):
+            let t = Self.whole(tokens)
+            let mine = Self.chunk(channels, part, parts)
+            guard t > 0, mine.count > 0 else { return }
+            // Each part convolves its channels as a separate [t, channels_part] problem.
+            Conv1DKernel.forward(x: input, weight: input + t * channels, bias: input + t * channels + channels * width,
+                                 out: output, batch: 1, length: t, channels: mine.count, width: width, state: nil)
+
+        case let .elementwise(elements, _, _, _):
+            let total = Self.whole(elements)
+            let mine = Self.chunk(total, part, parts)
+            guard mine.count > 0 else { return }
+            let x = input + mine.start, y = input + total + mine.start, out = output + mine.start
+            let name = op.name
+            if name.hasSuffix("norm1") || name.hasSuffix("norm2") || name == "final_norm" || name == "fusion.norm" || name == "ssm.gated_norm" {
+                let width = dModel
+                let rows = max(1, mine.count / max(1, width))
+                ElementwiseKernels.rmsNorm(x: x, weight: input + 2 * total, out: out, rows: rows, width: min(width, mine.count))
+            } else if name.hasSuffix(".swiglu") {
+                ElementwiseKernels.siluMul(gate: x, up: y, out: out, count: mine.count)
+            } else if name.hasSuffix(".gelu") {
+                ElementwiseKernels.gelu(x: x, out: out, count: mine.count)
+            } else if name == "fusion.mean" {
+                ElementwiseKernels.mean(a: x, b: y, out: out, count: mine.count)
+            } else if name == "fusion.gate_mix" {
+                ElementwiseKernels.gateMix(logits: x, a: y, b: x, out: out, count: mine.count)
+            } else {
+                ElementwiseKernels.add(a: x, b: y, out: out, count: mine.count)
+            }
+
+        case let .router(tokens, dIn, outputs):
+            let mine = Self.chunk(Self.whole(tokens), part, parts)
+            guard mine.count > 0 else { return }
+            let topK = min(2, outputs)
+            RoutingKernels.router(x: input + mine.start * dIn, weight: input + Self.whole(tokens) * dIn,
+                                  logits: output + mine.start * outputs, tokens: mine.count, dIn: dIn, experts: outputs, topK: topK,
+                                  indices: a.indices, weights: output + Self.whole(tokens) * outputs)
+
+        case let .treeDescent(tokens, dIn, depth, nodeWidth):
+            let t = Self.whole(tokens)
+            let mine = Self.chunk(t, part, parts)
+            guard mine.count > 0 else { return }
+            RoutingKernels.fffDescent(x: input + mine.start * dIn, nodeWeights: input + t * dIn, tokens: mine.count, dIn: dIn,
+                                      depth: depth, nodeWidth: nodeWidth, leaf: a.indices)
+
+        case let .gatherScatter(rows, width):
+            let r = Self.whole(rows)
+            let mine = Self.chunk(r, part, parts)
+            guard mine.count > 0, mine.count <= a.indexCount else { return }
+            // A fixed permutation of the part's rows (stride 7 modulo the count) stands for the routed order.
+            for i in 0..<mine.count { a.indices[i] = mine.start + (i &* 7) % mine.count }
+            RoutingKernels.gatherRows(src: input, indices: a.indices, dst: output + mine.start * width, rows: mine.count, width: width)
+
+        case let .transfer(bytes, _):
+            let floats = Self.whole(bytes / 4)
+            let mine = Self.chunk(floats, part, parts)
+            guard mine.count > 0 else { return }
+            (output + mine.start).update(from: input + mine.start, count: mine.count)
+        }
+    }
+
+    func runScan(batch: Int, length: Int, dInner: Int, dState: Int, decode: Bool, part: Int, parts: Int, arena a: Arena) {
+        let mine = Self.chunk(dInner, part, parts)
+        guard batch > 0, length > 0, mine.count > 0 else { return }
+        let d = mine.count
+        let bl = batch * length
+        let input = a.inputs, output = a.outputs
+        // Layout per part: u, delta, z [bl, d]; A [d, N]; B, C [bl, N]; D [d]; state [batch, d, N].
+        let u = input, delta = input + bl * d, z = input + 2 * bl * d
+        let aMatrix = input + 3 * bl * d, b = aMatrix + d * dState, c = b + bl * dState, dSkip = c + bl * dState
+        let state = output + bl * d
+        if !decode { state.update(repeating: 0, count: batch * d * dState) }
+        SelectiveScanKernel.forward(u: u, delta: delta, a: aMatrix, b: b, c: c, d: dSkip, z: z, y: output, batch: batch,
+                                    length: length, dInner: d, dState: dState, state: state)
+    }
+}

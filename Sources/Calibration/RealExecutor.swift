@@ -1,0 +1,180 @@
+import Foundation
+import Kernels
+import SimEngines
+import SimModel
+
+/// The real executor: runs a scenario's op graph with real CPU kernels on real threads and reports
+/// measured times in the same ``Report`` the predicting engines produce (engine `measured`).
+///
+/// Each compute lane is a worker thread pinned to its own core. Ops become ready when their
+/// dependencies are done and start when their lanes are free, as in the event engine; an op holding
+/// several lanes (a whole-device op) is split into one part per lane, run concurrently, and ends
+/// when its last part does. MoE loads and skip decisions come from the same seeded draws as the
+/// event engine (``RandomRoutingSampler``). Times are monotonic-clock nanoseconds measured on the
+/// workers; a layer starts when its first op is dispatched.
+public final class RealExecutor {
+    public struct Options: Sendable {
+        public var steps: Int
+        public var seed: UInt64?
+        /// Runs of each step before the measured one (warm caches, faulted pages, OpenBLAS buffers).
+        public var warmupRuns: Int
+        /// Refuse scenarios the cost model predicts to take longer than this per step on this CPU.
+        public var maximumPredictedSecondsPerStep: Double
+        /// Refuse scenarios whose largest op needs more than this many bytes of buffers per lane.
+        public var maximumBytesPerLane: Double
+
+        public init(steps: Int = 1, seed: UInt64? = nil, warmupRuns: Int = 1, maximumPredictedSecondsPerStep: Double = 30,
+                    maximumBytesPerLane: Double = 2e9) {
+            self.steps = steps
+            self.seed = seed
+            self.warmupRuns = warmupRuns
+            self.maximumPredictedSecondsPerStep = maximumPredictedSecondsPerStep
+            self.maximumBytesPerLane = maximumBytesPerLane
+        }
+    }
+
+    /// A scenario the real executor will not run, in the user's terms.
+    public struct RefusedError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let options: Options
+    public init(options: Options = Options()) { self.options = options }
+
+    /// Measures `scenario` on this CPU.
+    public func measure(_ scenario: Scenario) throws -> Report {
+        guard scenario.hardware.kind == .cpu else {
+            throw RefusedError(description: "\(scenario.file): `hardware: \(scenario.hardware.name)` is a \(scenario.hardware.kind.rawValue) profile; `measure` runs on this machine's CPU, so the scenario needs a CPU profile (generic-cpu, or one written by `hybridsim calibrate`)")
+        }
+        let predicted = AnalyticEngine(options: .init(layerRows: false, spans: false)).run(scenario)
+        guard predicted.latencySeconds <= options.maximumPredictedSecondsPerStep else {
+            throw RefusedError(description: "\(scenario.file): predicted at \(String(format: "%.1f", predicted.latencySeconds)) s per step on \(scenario.hardware.name), more than the \(Int(options.maximumPredictedSecondsPerStep)) s `measure` allows; make workload.batch, workload.seq_len or the model smaller")
+        }
+        let sampler = try RandomRoutingSampler(seed: options.seed ?? scenario.seed)
+        var reports: [Report] = []
+        var workers: LaneWorkers? = nil
+        var runner: OpRunner? = nil
+        defer { workers?.shutdown() }
+        for step in 0..<options.steps {
+            let s = scenario.atStep(step)
+            let graph = Lowering(scenario: s, sampler: s.hasRandomness ? sampler : nil).lower()
+            let computeLanes = graph.lanes.filter { $0.kind == .compute }.map(\.index)
+            if workers == nil {
+                let cores = ThreadPinning.coreCount
+                workers = LaneWorkers(lanes: graph.lanes.count, cores: Array(0..<max(1, cores)))
+            }
+            let needed = OpRunner.requiredFloats(graph: graph, laneCount: graph.lanes.count)
+            guard Double(needed.inputs + needed.outputs) * 4 <= options.maximumBytesPerLane else {
+                throw RefusedError(description: "\(scenario.file): its largest op needs \(String(format: "%.2f", Double(needed.inputs + needed.outputs) * 4 / 1e9)) GB of buffers per lane, more than the \(String(format: "%.1f", options.maximumBytesPerLane / 1e9)) GB `measure` allows; make the workload smaller")
+            }
+            if runner == nil || runner?.fits(needed) == false {
+                runner = OpRunner(lanes: graph.lanes.count, inputs: needed.inputs, outputs: needed.outputs, dModel: s.model.dModel)
+            }
+            guard let workers, let runner else { break }
+            var report: Report? = nil
+            for run in 0...options.warmupRuns {
+                let schedules = try execute(graph, workers: workers, runner: runner, computeLanes: computeLanes)
+                if run == options.warmupRuns {
+                    let cost = CostModel(profile: s.hardware, dtype: s.workload.dtype)
+                    var reportOptions = AnalyticEngine.Options(layerRows: step == 0, spans: step == 0)
+                    if step > 0 { reportOptions.layerRows = false }
+                    report = ReportAssembler(options: reportOptions).assemble(
+                        engine: "measured", graph: graph, scenario: s, cost: cost, prologue: schedules.prologue,
+                        epilogue: schedules.epilogue, schedules: schedules.layers, perLayer: true)
+                }
+            }
+            if let report { reports.append(report) }
+        }
+        guard let merged = Report.merging(steps: reports) else {
+            throw RefusedError(description: "\(scenario.file): no step ran")
+        }
+        return merged
+    }
+
+    struct Measured {
+        var prologue: LayerSchedule
+        var epilogue: LayerSchedule
+        var layers: [LayerSchedule]
+    }
+
+    func execute(_ graph: OpGraph, workers: LaneWorkers, runner: OpRunner, computeLanes: [Int]) throws -> Measured {
+        let pro = try execute(graph.prologue, graph: graph, workers: workers, runner: runner)
+        var layers: [LayerSchedule] = []
+        layers.reserveCapacity(graph.layers.count)
+        for instance in graph.layers {
+            layers.append(try execute(graph.templates[instance.template], graph: graph, workers: workers, runner: runner))
+        }
+        let epi = try execute(graph.epilogue, graph: graph, workers: workers, runner: runner)
+        return Measured(prologue: pro, epilogue: epi, layers: layers)
+    }
+
+    /// Runs one block's ops for real; returns its measured schedule (times relative to its first dispatch).
+    func execute(_ block: BlockGraph, graph: OpGraph, workers: LaneWorkers, runner: OpRunner) throws -> LayerSchedule {
+        let n = block.ops.count
+        let laneCount = graph.lanes.count
+        var busy = [Double](repeating: 0, count: laneCount)
+        var flops = busy, bytes = busy
+        var starts = [Double](repeating: .infinity, count: n), ends = [Double](repeating: 0, count: n)
+        guard n > 0 else {
+            return LayerSchedule(latency: 0, busy: busy, flops: flops, bytes: bytes, starts: [], ends: [], totalFlops: 0, totalModelFlops: 0)
+        }
+        var opLanes: [[Int]] = block.ops.map { op in (0..<laneCount).filter { op.laneMask & (UInt64(1) << UInt64($0)) != 0 } }
+        for i in 0..<n where opLanes[i].isEmpty { opLanes[i] = [0] }
+        var remaining = block.ops.map { op in op.dependencies.filter { $0 < op.index }.count }
+        var children = [[Int]](repeating: [], count: n)
+        for op in block.ops { for d in op.dependencies where d < op.index { children[d].append(op.index) } }
+        var queues = [[Int]](repeating: [], count: laneCount)
+        var laneBusy = [Bool](repeating: false, count: laneCount)
+        var partsLeft = [Int](repeating: 0, count: n)
+        var finished = 0
+        let origin = Timing.now()
+
+        func enqueue(_ op: Int) { for lane in opLanes[op] { queues[lane].append(op) } }
+        func dispatch(_ lane: Int) {
+            while !laneBusy[lane], let op = queues[lane].first {
+                for other in opLanes[op] where laneBusy[other] || queues[other].first != op { return }
+                let lanes = opLanes[op]
+                partsLeft[op] = lanes.count
+                for (part, l) in lanes.enumerated() {
+                    laneBusy[l] = true
+                    queues[l].removeFirst()
+                    let operation = block.ops[op]
+                    workers.submit(lane: l, op: op, part: part) {
+                        runner.run(operation, part: part, of: lanes.count, lane: l)
+                    }
+                }
+            }
+        }
+        for op in 0..<n where remaining[op] == 0 { enqueue(op) }
+        for lane in 0..<laneCount { dispatch(lane) }
+        while finished < n {
+            for c in workers.waitForCompletions() {
+                let start = Double(c.start &- min(c.start, origin)) / 1e9, end = Double(c.end &- min(c.end, origin)) / 1e9
+                starts[c.op] = min(starts[c.op], start)
+                ends[c.op] = max(ends[c.op], end)
+                busy[c.lane] += end - start
+                partsLeft[c.op] -= 1
+                guard partsLeft[c.op] == 0 else { continue }
+                finished += 1
+                let op = block.ops[c.op]
+                let share = Double(opLanes[c.op].count)
+                for lane in opLanes[c.op] {
+                    laneBusy[lane] = false
+                    flops[lane] += op.flops * op.weight / share
+                    bytes[lane] += op.bytes * op.weight / share
+                }
+                for child in children[c.op] {
+                    remaining[child] -= 1
+                    if remaining[child] == 0 { enqueue(child) }
+                }
+                for lane in 0..<laneCount { dispatch(lane) }
+            }
+        }
+        // Relative to the layer's start: its first dispatch (`origin`).
+        let latency = ends.max() ?? 0
+        let total = block.ops.reduce(0) { $0 + $1.flops * $1.weight }
+        let model = block.ops.reduce(0) { $0 + $1.modelFlops * $1.weight }
+        return LayerSchedule(latency: latency, busy: busy, flops: flops, bytes: bytes, starts: starts, ends: ends,
+                             totalFlops: total, totalModelFlops: model)
+    }
+}
