@@ -1,5 +1,7 @@
 # The README's two commands: `make quickstart` and `make test`.
 SWIFT ?= swift
+# One OpenBLAS thread: the real executor's lanes are threads of their own (see Sources/hybridsim/main.swift).
+export OPENBLAS_NUM_THREADS = 1
 SCENARIO ?= scenarios/quickstart.yaml
 
 .PHONY: setup build quickstart test bench clean

@@ -46,7 +46,7 @@ for lane in 0..<laneCount {
         deps.append(i == 0 ? [] : [Int32(lane * opsPerLane + i - 1)])
     }
 }
-let block = CompiledBlock(durations: durations, lanes: lanes, dependencies: deps)
+let block = try CompiledBlock(durations: durations, lanes: lanes, dependencies: deps)
 var simulator = LaneSimulator(laneCount: laneCount)
 var makespan = 0.0
 let lanesSeconds = try best {

@@ -16,8 +16,18 @@ public struct CompiledBlock: Sendable {
     public var laneQueueBase: [Int32]
     public var opCount: Int { durations.count }
 
+    /// The error for a dependency on an op that does not exist.
+    public struct InvalidDependency: Error, CustomStringConvertible {
+        public var op: Int
+        public var dependency: Int
+        public var description: String { "op \(op) depends on op \(dependency), which does not exist" }
+    }
+
     /// Builds the flat form directly (benchmarks, synthetic graphs).
-    public init(durations: [Double], lanes: [[Int32]], dependencies: [[Int32]]) {
+    public init(durations: [Double], lanes: [[Int32]], dependencies: [[Int32]]) throws {
+        for (i, deps) in dependencies.enumerated() {
+            for d in deps where d < 0 || Int(d) >= durations.count { throw InvalidDependency(op: i, dependency: Int(d)) }
+        }
         self.durations = durations
         laneStart = [0]
         laneList = []
@@ -36,7 +46,7 @@ public struct CompiledBlock: Sendable {
     }
 
     /// Costs a block's ops with the cost model; an op's duration is its cost-model time x weight.
-    public init(_ block: BlockGraph, cost: CostModel, link: Link?, laneCount: Int) {
+    public init(_ block: BlockGraph, cost: CostModel, link: Link?, laneCount: Int) throws {
         var lanes: [[Int32]] = []
         lanes.reserveCapacity(block.ops.count)
         var deps: [[Int32]] = []
@@ -46,8 +56,10 @@ public struct CompiledBlock: Sendable {
             var mine: [Int32] = []
             for lane in 0..<laneCount where op.laneMask & (UInt64(1) << UInt64(lane)) != 0 { mine.append(Int32(lane)) }
             lanes.append(mine)
-            deps.append(op.dependencies.filter { $0 < op.index }.map { Int32($0) })
+            // Every dependency is kept: one on a later op (a cycle) leaves ops that never become
+            // ready, which the lane simulator reports instead of ignoring.
+            deps.append(op.dependencies.map { Int32($0) })
         }
-        self.init(durations: durations, lanes: lanes, dependencies: deps)
+        try self.init(durations: durations, lanes: lanes, dependencies: deps)
     }
 }

@@ -102,9 +102,9 @@ public struct EventEngine {
             } else {
                 let graph = Lowering(scenario: s, sampler: random ? sampler : nil).lower()
                 let n = graph.lanes.count
-                compiled = (graph, CompiledBlock(graph.prologue, cost: cost, link: link, laneCount: n),
-                            CompiledBlock(graph.epilogue, cost: cost, link: link, laneCount: n),
-                            graph.templates.map { CompiledBlock($0, cost: cost, link: link, laneCount: n) })
+                compiled = (graph, try CompiledBlock(graph.prologue, cost: cost, link: link, laneCount: n),
+                            try CompiledBlock(graph.epilogue, cost: cost, link: link, laneCount: n),
+                            try graph.templates.map { try CompiledBlock($0, cost: cost, link: link, laneCount: n) })
                 if reusable { cached = compiled }
             }
             let graph = compiled.graph
@@ -174,12 +174,21 @@ public struct EventEngine {
         return Result(report: merged, steps: records, trace: trace, laneNames: laneNames, events: events)
     }
 
-    /// Sizes the generator can draw: GSL's multinomial takes at most 2^32 - 1 trials.
+    /// Sizes the generator can draw: GSL's multinomial takes at most 2^32 - 1 trials. Only what is
+    /// drawn counts: routed assignments, FFF tokens, and skip decisions.
     static func checkSampleable(_ scenario: Scenario) throws {
         let tokens = Double(scenario.workload.tokensPerStep)
-        var largest = tokens
+        var largest = 0.0
+        if let depth = scenario.model.dynamicDepth,
+           depth.skip.contains(where: { $0 > 0 }) || depth.repeatProbability.contains(where: { $0 > 0 }) {
+            largest = tokens
+        }
         for block in scenario.model.blocks.values {
-            if case let .moe(m) = block.mlp { largest = max(largest, tokens * Double(m.topK * m.devices)) }
+            switch block.mlp {
+            case let .moe(m)?: largest = max(largest, tokens * Double(m.topK * m.devices))
+            case .fff?: largest = max(largest, tokens)
+            default: break
+            }
         }
         guard largest < Double(UInt32.max) else {
             throw RunError(description: "\(scenario.file): the event engine draws per-token decisions, and this workload routes \(Int(largest)) assignments per step; allowed: fewer than \(UInt32.max) (reduce workload.batch or workload.seq_len)")

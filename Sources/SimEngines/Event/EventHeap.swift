@@ -47,6 +47,10 @@ public struct EventHeap: Sendable {
         storage[child] = item
     }
 
+    /// The time of the next event, if any.
+    @inline(__always)
+    public func peekTime() -> Double? { storage.first?.time }
+
     @inline(__always)
     public mutating func pop() -> ScheduledEvent? {
         guard let last = storage.popLast() else { return nil }

@@ -19,6 +19,8 @@ public struct LaneSimulator {
     /// Start and end of each op in the last run.
     public private(set) var starts: [Double] = []
     public private(set) var ends: [Double] = []
+    var readyNow: [Int32] = []
+    var freedNow: [Int32] = []
     /// Completion events processed since creation.
     public private(set) var eventsProcessed: Int = 0
 
@@ -30,8 +32,8 @@ public struct LaneSimulator {
         busy = Array(repeating: 0, count: laneCount)
     }
 
-    /// The error for a block that cannot finish: some op never became ready (a dependency cycle,
-    /// or a dependency on an op that does not exist).
+    /// The error for a block that cannot finish: some op never became ready (a dependency cycle;
+    /// a dependency on an op that does not exist is refused earlier, by ``CompiledBlock``).
     public struct Unschedulable: Error, CustomStringConvertible {
         public var unfinished: Int
         public var description: String { "\(unfinished) op(s) never became ready: the op graph has a dependency cycle" }
@@ -63,25 +65,31 @@ public struct LaneSimulator {
         for lane in 0..<laneCount { dispatch(lane: lane, block, now: now) }
         while let event = heap.pop() {
             now = event.time
-            let op = Int(event.payload)
-            finished += 1
-            eventsProcessed += 1
-            let l0 = Int(block.laneStart[op]), l1 = Int(block.laneStart[op + 1])
-            for k in l0..<l1 { laneBusy[Int(block.laneList[k])] = false }
-            let d0 = Int(block.dependentStart[op]), d1 = Int(block.dependentStart[op + 1])
-            for k in d0..<d1 {
-                let child = Int(block.dependents[k])
-                remaining[child] -= 1
-                if remaining[child] == 0 { enqueue(Int32(child), block) }
-            }
-            for k in l0..<l1 { dispatch(lane: Int(block.laneList[k]), block, now: now) }
-            for k in d0..<d1 {
-                let child = Int(block.dependents[k])
-                if remaining[child] == 0 {
-                    let c0 = Int(block.laneStart[child]), c1 = Int(block.laneStart[child + 1])
-                    for m in c0..<c1 { dispatch(lane: Int(block.laneList[m]), block, now: now) }
+            // Every completion at this instant first, then the ops they made ready, in op order.
+            readyNow.removeAll(keepingCapacity: true)
+            freedNow.removeAll(keepingCapacity: true)
+            var next: ScheduledEvent? = event
+            while let e = next {
+                let op = Int(e.payload)
+                finished += 1
+                eventsProcessed += 1
+                let l0 = Int(block.laneStart[op]), l1 = Int(block.laneStart[op + 1])
+                for k in l0..<l1 { laneBusy[Int(block.laneList[k])] = false; freedNow.append(block.laneList[k]) }
+                let d0 = Int(block.dependentStart[op]), d1 = Int(block.dependentStart[op + 1])
+                for k in d0..<d1 {
+                    let child = Int(block.dependents[k])
+                    remaining[child] -= 1
+                    if remaining[child] == 0 { readyNow.append(Int32(child)) }
                 }
+                next = heap.peekTime() == now ? heap.pop() : nil
             }
+            if readyNow.count > 1 { readyNow.sort() }
+            for op in readyNow {
+                enqueue(op, block)
+                let c0 = Int(block.laneStart[Int(op)]), c1 = Int(block.laneStart[Int(op) + 1])
+                for m in c0..<c1 { freedNow.append(block.laneList[m]) }
+            }
+            for lane in freedNow { dispatch(lane: Int(lane), block, now: now) }
         }
         guard finished == n else { throw Unschedulable(unfinished: n - finished) }
         var end = start

@@ -4,6 +4,7 @@ import Foundation
 ///
 /// time = overhead + max(FLOPs / (peak x share x efficiency(FLOPs)), bytes / (bandwidth x share x memory efficiency(bytes)))
 ///
+/// overhead = launch overhead + split overhead x (lanes the op holds - 1).
 /// `peak` is the dtype's matrix peak for GEMM and attention and the vector peak for everything
 /// else; `share` is the fraction of the device's compute units (and bandwidth) the op's lanes hold.
 /// Transfers cost latency x messages + bytes / link bandwidth.
@@ -77,7 +78,8 @@ public struct CostModel: Sendable {
         let memoryEff = c.memoryEfficiency(bytes: op.bytes)
         let compute = op.flops > 0 ? op.flops / (peak * computeEff) : 0
         let memory = op.bytes > 0 ? op.bytes / (profile.memoryBandwidthBytesPerSecond * share * memoryEff) : 0
-        let overhead = (op.flops > 0 || op.bytes > 0) ? profile.launchOverheadSeconds : 0
+        let extraLanes = Double(max(0, op.laneMask.nonzeroBitCount - 1))
+        let overhead = (op.flops > 0 || op.bytes > 0) ? profile.launchOverheadSeconds + profile.splitOverheadSeconds * extraLanes : 0
         return Breakdown(seconds: overhead + max(compute, memory), overheadSeconds: overhead, computeSeconds: compute,
                          memorySeconds: memory, peakFlopsPerSecond: peak, computeEfficiency: computeEff,
                          memoryEfficiency: memoryEff, bound: compute >= memory ? "compute" : "memory")

@@ -122,3 +122,14 @@ public struct OpGraph: Sendable {
     /// Dense model FLOPs per step if every layer ran exactly once (for saved-FLOPs under dynamic depth).
     public var denseModelFlops: Double
 }
+
+extension Op {
+    /// A single op outside any graph (for timing one kernel): FLOPs and bytes from ``OpFormulas``.
+    public static func standalone(name: String, kind: OpKind, opClass: OpClass, elementBytes: Double, share: Double,
+                                  laneMask: UInt64) -> Op {
+        let c = OpFormulas.cost(of: kind, elementBytes: elementBytes)
+        return Op(index: 0, name: name, component: "calibration", kind: kind, opClass: opClass, laneMask: laneMask,
+                  dependencies: [], flops: c.flops, bytes: c.bytes, modelFlops: c.flops, formula: c.formula, branch: .none,
+                  share: share, weight: 1, pass: 0)
+    }
+}

@@ -98,6 +98,9 @@ public struct HardwareProfile: Sendable, Equatable {
     public var memoryBandwidthBytesPerSecond: Double
     /// Fixed cost of one op (kernel launch, dispatch), seconds.
     public var launchOverheadSeconds: Double
+    /// Extra fixed cost per additional lane an op is split across (a CPU op split over several
+    /// worker threads waits for the last one to wake); 0 for GPUs, where a lane is a share of SMs.
+    public var splitOverheadSeconds: Double = 0
     public var efficiency: [OpClass: EfficiencyCurve]
     public var links: [Link]
     /// Where each number comes from: key path -> citation.

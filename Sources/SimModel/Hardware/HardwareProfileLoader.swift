@@ -13,6 +13,7 @@ import Foundation
 /// vector_flops: 67.0e12
 /// memory: {capacity_bytes: 80.0e9, bandwidth_bytes_per_s: 3.35e12}
 /// launch_overhead_s: 4.0e-6
+/// split_overhead_s: 0                # extra per additional lane an op is split across (CPU threads)
 /// efficiency:                      # per op class; missing classes fall back to `default`
 ///   default: {peak: 0.7, half_size_flops: 1.0e9, memory: 0.8, half_size_bytes: 1.0e6}
 ///   gemm: {peak: 0.8, half_size_flops: 5.0e9, memory: 0.85}
@@ -23,7 +24,7 @@ import Foundation
 /// ```
 public enum HardwareProfileLoader {
     static let topKeys = ["schema_version", "name", "description", "kind", "compute_units", "devices_per_node",
-                          "peak_flops", "vector_flops", "memory", "launch_overhead_s", "efficiency", "links",
+                          "peak_flops", "vector_flops", "memory", "launch_overhead_s", "split_overhead_s", "efficiency", "links",
                           "sources", "provenance", "fit"]
     static let curveKeys = ["peak", "half_size_flops", "memory", "half_size_bytes"]
 
@@ -73,6 +74,7 @@ public enum HardwareProfileLoader {
         let capacity = try memory.required("capacity_bytes").positiveDouble()
         let bandwidth = try memory.required("bandwidth_bytes_per_s").positiveDouble()
         let overhead = try map["launch_overhead_s"]?.double(in: 0...1, allowed: "seconds from 0 to 1") ?? 0
+        let splitOverhead = try map["split_overhead_s"]?.double(in: 0...1, allowed: "seconds from 0 to 1") ?? 0
 
         var curves: [OpClass: EfficiencyCurve] = [:]
         var fallback = EfficiencyCurve(peak: 1, halfSizeFlops: 0, memory: 1, halfSizeBytes: 0)
@@ -97,11 +99,13 @@ public enum HardwareProfileLoader {
         }
         let sources = try stringMap(map["sources"])
         let provenance = try stringMap(map["provenance"])
-        return HardwareProfile(name: name, description: description, kind: kind, computeUnits: units, devicesPerNode: devices,
-                               peakFlops: peak, vectorFlops: vector, memoryCapacityBytes: capacity,
-                               memoryBandwidthBytesPerSecond: bandwidth, launchOverheadSeconds: overhead,
-                               efficiency: curves, links: links, sources: sources, provenance: provenance,
-                               origin: node.file)
+        var profile = HardwareProfile(name: name, description: description, kind: kind, computeUnits: units, devicesPerNode: devices,
+                                      peakFlops: peak, vectorFlops: vector, memoryCapacityBytes: capacity,
+                                      memoryBandwidthBytesPerSecond: bandwidth, launchOverheadSeconds: overhead,
+                                      efficiency: curves, links: links, sources: sources, provenance: provenance,
+                                      origin: node.file)
+        profile.splitOverheadSeconds = splitOverhead
+        return profile
     }
 
     static func curve(_ node: YAMLNode, fallback: EfficiencyCurve) throws -> EfficiencyCurve {
@@ -109,7 +113,8 @@ public enum HardwareProfileLoader {
         return EfficiencyCurve(
             peak: try m["peak"]?.double(in: 1e-6...1, allowed: "a fraction in (0, 1]") ?? fallback.peak,
             halfSizeFlops: try m["half_size_flops"]?.double(in: 0...1e30, allowed: "FLOPs, at least 0") ?? fallback.halfSizeFlops,
-            memory: try m["memory"]?.double(in: 1e-6...1, allowed: "a fraction in (0, 1]") ?? fallback.memory,
+            // Above 1 is allowed: a fitted CPU profile whose working sets live in caches moves data faster than the DRAM bandwidth.
+            memory: try m["memory"]?.double(in: 1e-6...50, allowed: "a factor in (0, 50]: the fraction of the bandwidth reached (above 1 when caches serve the working set)") ?? fallback.memory,
             halfSizeBytes: try m["half_size_bytes"]?.double(in: 0...1e30, allowed: "bytes, at least 0") ?? fallback.halfSizeBytes)
     }
 

@@ -1,0 +1,68 @@
+import SimModel
+
+/// The shapes the calibrator times: every op class from a few microseconds to tens of milliseconds
+/// on one core, plus one near-empty op for the fixed per-op overhead.
+enum CalibrationGrid {
+    /// The width RMSNorm rows are cut to.
+    static let dModel = 512
+
+    struct Shape {
+        var name: String
+        var label: String
+        var kind: OpKind
+        var opClass: OpClass
+    }
+
+    static func shapes(quick: Bool) -> [Shape] {
+        var out: [Shape] = [Shape(name: "tiny.add", label: "tiny", kind: .elementwise(elements: 8, flopsPerElement: 1, reads: 2, writes: 1), opClass: .elementwise)]
+        var gemms: [(Double, Double, Double)] = [(64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 512), (8, 2048, 512),
+                                                 (2048, 128, 512), (1, 1024, 1024), (128, 1024, 256)]
+        if !quick { gemms += [(32, 32, 32), (128, 128, 128), (768, 768, 768), (1024, 1024, 1024), (4096, 512, 512), (16, 4096, 1024),
+                              (512, 2048, 512), (64, 4096, 64)] }
+        for (m, n, k) in gemms {
+            out.append(Shape(name: "gemm", label: "\(Int(m))x\(Int(n))x\(Int(k))", kind: .gemm(m: m, n: n, k: k, count: 1), opClass: .gemm))
+        }
+        var attention: [(q: Double, k: Double, causal: Bool, window: Int?)] = [(64, 64, true, nil), (256, 256, true, nil), (512, 512, true, nil),
+                                                                              (1024, 1024, true, nil), (1, 512, true, nil), (1, 2048, true, nil)]
+        if !quick { attention += [(128, 128, true, nil), (768, 768, true, nil), (2048, 2048, true, nil), (256, 256, false, nil),
+                                  (1024, 1024, true, 256), (1, 8192, true, nil)] }
+        for a in attention {
+            out.append(Shape(name: "attention.sdpa", label: "q\(Int(a.q))k\(Int(a.k))\(a.causal ? "" : "-full")\(a.window.map { "-w\($0)" } ?? "")",
+                             kind: .attention(batch: 1, heads: 8, kvHeads: 2, queries: a.q, keys: a.k, headDim: 64, causal: a.causal, window: a.window),
+                             opClass: .attention))
+        }
+        var scans: [(l: Double, d: Int, n: Int, decode: Bool)] = [(64, 256, 16, false), (256, 512, 16, false), (1024, 1024, 16, false),
+                                                                   (512, 512, 64, false), (1, 1024, 16, true), (128, 1024, 32, false)]
+        if !quick { scans += [(128, 256, 16, false), (1024, 256, 64, false), (256, 2048, 16, false), (2048, 512, 16, false),
+                              (1024, 1024, 128, false), (1, 2048, 64, true)] }
+        for s in scans {
+            out.append(Shape(name: "ssm.selective_scan", label: "L\(Int(s.l))D\(s.d)N\(s.n)",
+                             kind: .selectiveScan(batch: 1, length: s.l, dInner: s.d, dState: s.n, decodeState: s.decode), opClass: .scan))
+        }
+        var convs: [(Double, Int)] = [(256, 256), (1024, 1024), (4096, 512), (64, 2048)]
+        if !quick { convs += [(16, 512), (2048, 2048), (8192, 256), (512, 4096)] }
+        for (t, c) in convs {
+            out.append(Shape(name: "ssm.conv1d", label: "T\(Int(t))C\(c)", kind: .conv1d(tokens: t, channels: c, width: 4), opClass: .conv))
+        }
+        var elementwise: [(String, Double, Double, Double, Double)] = [
+            ("norm1", 16 * 512, 4, 1, 1), ("norm1", 4096 * 512, 4, 1, 1), ("mlp.swiglu", 1e4, 5, 2, 1), ("mlp.swiglu", 1e6, 5, 2, 1),
+            ("residual1", 1e3, 1, 2, 1), ("residual1", 4e6, 1, 2, 1), ("norm2", 256 * 512, 4, 1, 1), ("mlp.gelu", 1e5, 8, 1, 1)]
+        if !quick { elementwise += [("residual2", 1e5, 1, 2, 1), ("mlp.gelu", 2e6, 8, 1, 1), ("fusion.mean", 5e5, 2, 2, 1),
+                                    ("mlp.swiglu", 1e5, 5, 2, 1)] }
+        for (name, n, f, r, w) in elementwise {
+            out.append(Shape(name: name, label: "\(name)-\(Int(n))", kind: .elementwise(elements: n, flopsPerElement: f, reads: r, writes: w),
+                             opClass: .elementwise))
+        }
+        var routers: [(Double, Int)] = [(64, 8), (512, 8), (2048, 64), (4096, 8)]
+        if !quick { routers += [(16, 64), (1024, 16), (8192, 8), (256, 128)] }
+        for (t, e) in routers {
+            out.append(Shape(name: "mlp.router", label: "T\(Int(t))E\(e)", kind: .router(tokens: t, dIn: 512, outputs: e), opClass: .router))
+        }
+        var gathers: [(Double, Int)] = [(64, 512), (1024, 512), (8192, 512), (256, 2048)]
+        if !quick { gathers += [(16, 512), (4096, 1024), (16384, 256), (2048, 2048)] }
+        for (r, w) in gathers {
+            out.append(Shape(name: "mlp.dispatch", label: "R\(Int(r))W\(w)", kind: .gatherScatter(rows: r, width: w), opClass: .gatherScatter))
+        }
+        return out
+    }
+}

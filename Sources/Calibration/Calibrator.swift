@@ -1,0 +1,307 @@
+import Foundation
+import Kernels
+import SimMath
+import SimModel
+
+/// Measures this CPU and fits the cost model's parameters with GSL, then writes a hardware profile.
+///
+/// 1. Microbenchmarks: FMA peak on one core and on all cores at once, STREAM-triad bandwidth on one
+///    core and on all cores at once; the timer's resolution.
+/// 2. Each op class over a grid of shapes, on one lane (one pinned core: share 1/cores) and split over
+///    all lanes (share 1), through the same ``OpRunner`` the real executor uses: warm-up, then
+///    repetitions until the median is stable (or the shape's time budget runs out); outliers
+///    (beyond 3 median absolute deviations) are counted and reported.
+/// 3. The fixed per-op overhead from the smallest ops; then, per op class, GSL's nonlinear least
+///    squares (trust-region Levenberg–Marquardt, weights 1/t²) fits
+///    t = overhead + max((F + h)/(P·s·e), (B + h_b)/(W·s·m)) for e (peak efficiency), h (half-size
+///    FLOPs), m (memory efficiency), h_b (half-size bytes), with P the measured all-core FMA peak,
+///    W the measured all-core bandwidth and s the share. Every fourth shape is held out of the fit
+///    and predicted afterwards: the held-out error says how well the fit generalises.
+public struct Calibrator {
+    public struct Options: Sendable {
+        public var quick: Bool
+        public var name: String
+        public init(quick: Bool = false, name: String = "cpu-calibrated") {
+            self.quick = quick
+            self.name = name
+        }
+    }
+
+    /// One timed shape.
+    public struct Sample: Sendable {
+        public var opClass: OpClass
+        public var shape: String
+        public var flops: Double
+        public var bytes: Double
+        public var share: Double
+        public var seconds: Double
+        public var repetitions: Int
+        public var outliers: Int
+        public var heldOut: Bool
+    }
+
+    public struct ClassFit: Sendable {
+        public var opClass: OpClass
+        public var curve: EfficiencyCurve
+        /// Standard errors of peak, half_size_flops, memory, half_size_bytes.
+        public var standardErrors: [Double]
+        public var rSquared: Double
+        public var points: Int
+        public var heldOutPoints: Int
+        public var heldOutMedianError: Double
+        public var heldOutP90Error: Double
+        public var converged: Bool
+        public var reason: String
+    }
+
+    public struct Result: Sendable {
+        /// Every timed shape with the fitted model's prediction, as CSV.
+        public var samplesCSV: String {
+            var lines = ["op_class,shape,flops,bytes,share,measured_s,predicted_s,relative_error,repetitions,outliers,held_out"]
+            for s in samples {
+                let curve = profile.efficiency[s.opClass] ?? profile.curve(s.opClass)
+                let overheads = Overheads(launch: profile.launchOverheadSeconds, split: profile.splitOverheadSeconds, cores: profile.computeUnits)
+                let predicted = Calibrator.predict(flops: s.flops, bytes: s.bytes, share: s.share, overheads: overheads,
+                                                   peak: fmaPeakAllCores, bandwidth: bandwidthAllCores,
+                                                   [curve.peak, curve.halfSizeFlops, curve.memory, curve.halfSizeBytes])
+                lines.append("\(s.opClass.rawValue),\(s.shape),\(s.flops),\(s.bytes),\(s.share),\(s.seconds),\(predicted),\((predicted - s.seconds) / s.seconds),\(s.repetitions),\(s.outliers),\(s.heldOut)")
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+        public var profile: HardwareProfile
+        public var yaml: String
+        public var fits: [ClassFit]
+        public var samples: [Sample]
+        public var fmaPeakOneCore: Double
+        public var fmaPeakAllCores: Double
+        public var bandwidthOneCore: Double
+        public var bandwidthAllCores: Double
+        public var overheadSeconds: Double
+        public var seconds: Double
+    }
+
+    public struct CalibrationError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public var options: Options
+    public init(options: Options = Options()) { self.options = options }
+
+    /// Runs the calibration; `progress(done, total, label)` is called as shapes finish.
+    public func run(progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> Result {
+        let began = Timing.now()
+        let resolution = Timing.resolutionNanoseconds()
+        guard resolution <= 1_000 else {
+            throw CalibrationError(description: "the monotonic clock ticks every \(Int(resolution)) ns; calibration needs 1 us or finer to time small kernels")
+        }
+        let cores = max(1, ThreadPinning.coreCount)
+        let workers = LaneWorkers(lanes: cores, cores: Array(0..<cores))
+        defer { workers.shutdown() }
+
+        // 1. Microbenchmarks, on pinned workers (one per core, all at once for the all-core figures).
+        let microSeconds = options.quick ? 0.15 : 0.4
+        let fmaOne = measureOnLanes(workers, lanes: [0]) { Microbenchmarks.fmaPeakFlopsPerSecond(seconds: microSeconds) }.reduce(0, +)
+        let fmaAll = measureOnLanes(workers, lanes: Array(0..<cores)) { Microbenchmarks.fmaPeakFlopsPerSecond(seconds: microSeconds) }.reduce(0, +)
+        let triadMB = options.quick ? 64 : 128
+        let bwOne = measureOnLanes(workers, lanes: [0]) { Microbenchmarks.triadBytesPerSecond(megabytes: triadMB, seconds: microSeconds) }.reduce(0, +)
+        let bwAll = measureOnLanes(workers, lanes: Array(0..<cores)) { Microbenchmarks.triadBytesPerSecond(megabytes: triadMB / cores, seconds: microSeconds) }.reduce(0, +)
+        guard fmaAll > 0, bwAll > 0 else { throw CalibrationError(description: "the FMA or bandwidth microbenchmark measured nothing") }
+
+        // 2. The grid.
+        let grid = CalibrationGrid.shapes(quick: options.quick)
+        let needed = grid.reduce((inputs: 0, outputs: 0)) { acc, shape in
+            let r = OpRunner.requirement(shape.kind)
+            return (max(acc.inputs, r.inputs), max(acc.outputs, r.outputs))
+        }
+        let runner = OpRunner(lanes: cores, inputs: needed.inputs, outputs: needed.outputs, dModel: CalibrationGrid.dModel)
+        var samples: [Sample] = []
+        let shares = cores > 1 ? [1.0 / Double(cores), 1.0] : [1.0]
+        let total = grid.count * shares.count
+        var done = 0
+        for (index, shape) in grid.enumerated() {
+            for share in shares {
+                let lanes = share >= 1 ? Array(0..<cores) : [0]
+                var mask: UInt64 = 0
+                for l in lanes { mask |= UInt64(1) << UInt64(l) }
+                let op = Op.standalone(name: shape.name, kind: shape.kind, opClass: shape.opClass, elementBytes: 4, share: share, laneMask: mask)
+                let timing = time(op, lanes: lanes, workers: workers, runner: runner)
+                samples.append(Sample(opClass: shape.opClass, shape: shape.label, flops: op.flops, bytes: op.bytes, share: share,
+                                      seconds: timing.median, repetitions: timing.repetitions, outliers: timing.outliers,
+                                      heldOut: index % 4 == 3))
+                done += 1
+                progress(done, total, "\(shape.opClass.rawValue) \(shape.label)")
+            }
+        }
+
+        // 3. Overheads: the near-empty op on one lane, and split over every lane (its data and FLOPs
+        //    take a negligible part of either); the difference is the cost of waking the other workers.
+        let tinyOne = samples.first { $0.shape.hasPrefix("tiny") && $0.share < 1 }?.seconds
+        let tinyAll = samples.first { $0.shape.hasPrefix("tiny") && $0.share >= 1 }?.seconds ?? 0
+        let overhead = tinyOne ?? tinyAll
+        let splitOverhead = cores > 1 ? max(0, tinyAll - overhead) / Double(cores - 1) : 0
+        let overheads = Overheads(launch: overhead, split: splitOverhead, cores: cores)
+
+        var fits: [ClassFit] = []
+        for opClass in OpClass.allCases {
+            let mine = samples.filter { $0.opClass == opClass && !$0.shape.hasPrefix("tiny") }
+            guard !mine.isEmpty else { continue }
+            fits.append(try fit(opClass, mine, overheads: overheads, peak: fmaAll, bandwidth: bwAll))
+        }
+        var profile = makeProfile(fits: fits, overhead: overhead, peak: fmaAll, bandwidth: bwAll, cores: cores)
+        profile.splitOverheadSeconds = splitOverhead
+        let seconds = Timing.seconds(since: began)
+        let yaml = ProfileWriter.yaml(profile, fits: fits, samples: samples, fmaOne: fmaOne, fmaAll: fmaAll, bwOne: bwOne, bwAll: bwAll,
+                                      overhead: overhead, quick: options.quick, seconds: seconds)
+        return Result(profile: profile, yaml: yaml, fits: fits, samples: samples, fmaPeakOneCore: fmaOne, fmaPeakAllCores: fmaAll,
+                      bandwidthOneCore: bwOne, bandwidthAllCores: bwAll, overheadSeconds: overhead, seconds: seconds)
+    }
+
+    /// Runs `body` once on each lane at the same time; returns each lane's result.
+    func measureOnLanes(_ workers: LaneWorkers, lanes: [Int], _ body: @escaping @Sendable () -> Double) -> [Double] {
+        let results = ResultBox(count: lanes.count)
+        for (i, lane) in lanes.enumerated() {
+            workers.submit(lane: lane, op: i, part: 0) { results.set(i, body()) }
+        }
+        var finished = 0
+        while finished < lanes.count { finished += workers.waitForCompletions().count }
+        return results.values
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var storage: [Double]
+        init(count: Int) { storage = Array(repeating: 0, count: count) }
+        func set(_ i: Int, _ v: Double) { lock.lock(); storage[i] = v; lock.unlock() }
+        var values: [Double] { lock.lock(); defer { lock.unlock() }; return storage }
+    }
+
+    struct Timed {
+        var median: Double
+        var repetitions: Int
+        var outliers: Int
+    }
+
+    /// Warm-up, then repetitions until the median of the last runs is stable or the budget is spent.
+    func time(_ op: Op, lanes: [Int], workers: LaneWorkers, runner: OpRunner) -> Timed {
+        func once() -> Double {
+            for (part, lane) in lanes.enumerated() {
+                workers.submit(lane: lane, op: 0, part: part) { runner.run(op, part: part, of: lanes.count, lane: lane) }
+            }
+            var first = UInt64.max, last: UInt64 = 0, finished = 0
+            while finished < lanes.count {
+                for c in workers.waitForCompletions() {
+                    first = min(first, c.start)
+                    last = max(last, c.end)
+                    finished += 1
+                }
+            }
+            return Double(last &- first) / 1e9
+        }
+        // The near-empty op measures fixed costs, whose rare slow wake-ups would dominate a short
+        // series: it gets many repetitions and its 25th percentile (low percentiles are the steadier
+        // statistic on this shared machine, this-machine.md).
+        let fixedCost = op.name.hasPrefix("tiny")
+        let budget = fixedCost ? 0.05 : (options.quick ? 0.05 : 0.25)
+        let maxRepetitions = fixedCost ? 201 : (options.quick ? 9 : 31)
+        _ = once()
+        _ = once()
+        var times: [Double] = []
+        var spent = 0.0
+        var previousMedian = Double.nan
+        while times.count < maxRepetitions {
+            let t = once()
+            times.append(t)
+            spent += t
+            if times.count >= 5 && !fixedCost {
+                let m = Self.median(times)
+                if abs(m - previousMedian) <= 0.01 * m || spent > budget { break }
+                previousMedian = m
+            }
+        }
+        let m = fixedCost ? times.sorted()[times.count / 4] : Self.median(times)
+        let mad = Self.median(times.map { abs($0 - m) })
+        let outliers = times.filter { mad > 0 && abs($0 - m) > 3 * 1.4826 * mad }.count
+        return Timed(median: m, repetitions: times.count, outliers: outliers)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// Fixed costs of an op: launch, plus the split overhead for each extra lane (CostModel's rule).
+    struct Overheads {
+        var launch: Double
+        var split: Double
+        var cores: Int
+        func seconds(share: Double) -> Double { launch + (share >= 1 && cores > 1 ? split * Double(cores - 1) : 0) }
+    }
+
+    /// The cost model's prediction for one op with given curve parameters [e, h, m, hb].
+    static func predict(flops: Double, bytes: Double, share: Double, overheads: Overheads, peak: Double, bandwidth: Double,
+                        _ p: [Double]) -> Double {
+        let compute = flops > 0 ? (flops + p[1]) / (peak * share * p[0]) : 0
+        let memory = bytes > 0 ? (bytes + p[3]) / (bandwidth * share * p[2]) : 0
+        return overheads.seconds(share: share) + max(compute, memory)
+    }
+
+    func fit(_ opClass: OpClass, _ samples: [Sample], overheads: Overheads, peak: Double, bandwidth: Double) throws -> ClassFit {
+        let train = samples.filter { !$0.heldOut }
+        let test = samples.filter(\.heldOut)
+        guard train.count >= 5 else {
+            throw CalibrationError(description: "only \(train.count) shapes of \(opClass.rawValue) to fit 4 parameters")
+        }
+        // x = [flops, bytes, share]; parameters [e, h, m, hb]; weights 1/t^2 (relative errors).
+        let x = train.map { [$0.flops, $0.bytes, $0.share] }
+        let y = train.map(\.seconds)
+        let weights = y.map { 1 / ($0 * $0) }
+        // The max() has a kink, so start from several points (compute- or memory-bound, small or large
+        // half-sizes) and keep the best converged fit.
+        var best: NonlinearLeastSquares.Result? = nil
+        for e in [0.2, 0.7] {
+            for m in [0.5, 3.0] {
+                for h in [1e4, 1e7] {
+                    for hb in [1e3, 1e6] {
+                        guard let r = try? NonlinearLeastSquares.fit(
+                            x: x, y: y, weights: weights, initial: [e, h, m, hb],
+                            lowerBounds: [1e-4, 0, 1e-3, 0], upperBounds: [1, 1e13, 50, 1e10], maxIterations: 300,
+                            model: { x, p in Self.predict(flops: x[0], bytes: x[1], share: x[2], overheads: overheads, peak: peak, bandwidth: bandwidth, p) }
+                        ) else { continue }
+                        if best == nil || (r.converged && !(best?.converged ?? false)) || (r.converged == best?.converged && r.chiSquared < (best?.chiSquared ?? .infinity)) {
+                            best = r
+                        }
+                    }
+                }
+            }
+        }
+        guard let result = best else {
+            throw CalibrationError(description: "the \(opClass.rawValue) fit could not start from any initial point")
+        }
+        let p = result.parameters
+        let errors = test.map {
+            abs(Self.predict(flops: $0.flops, bytes: $0.bytes, share: $0.share, overheads: overheads, peak: peak, bandwidth: bandwidth, p) - $0.seconds) / $0.seconds
+        }.sorted()
+        func percentile(_ q: Double) -> Double {
+            errors.isEmpty ? .nan : errors[min(errors.count - 1, Int((q * Double(errors.count)).rounded(.up)) - 1)]
+        }
+        return ClassFit(opClass: opClass, curve: EfficiencyCurve(peak: p[0], halfSizeFlops: p[1], memory: p[2], halfSizeBytes: p[3]),
+                        standardErrors: result.standardErrors, rSquared: result.rSquared, points: train.count,
+                        heldOutPoints: test.count, heldOutMedianError: percentile(0.5), heldOutP90Error: percentile(0.9),
+                        converged: result.converged, reason: result.reason)
+    }
+
+    func makeProfile(fits: [ClassFit], overhead: Double, peak: Double, bandwidth: Double, cores: Int) -> HardwareProfile {
+        var curves: [OpClass: EfficiencyCurve] = [:]
+        for f in fits where f.converged { curves[f.opClass] = f.curve }
+        // Classes without a converged fit keep the gemm-free default of elementwise, or a neutral curve.
+        let fallback = curves[.elementwise] ?? EfficiencyCurve(peak: 0.5, halfSizeFlops: 1e5, memory: 0.8, halfSizeBytes: 6.4e4)
+        for c in OpClass.allCases where curves[c] == nil { curves[c] = fallback }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        return HardwareProfile(
+            name: options.name, description: "This machine's CPU (\(CalibrationHost.cpuModel)), \(cores) cores, fp32 arithmetic for every dtype, calibrated by hybridsim",
+            kind: .cpu, computeUnits: cores, devicesPerNode: 1, peakFlops: [.fp32: peak, .bf16: peak, .fp16: peak], vectorFlops: peak,
+            memoryCapacityBytes: memory, memoryBandwidthBytesPerSecond: bandwidth, launchOverheadSeconds: overhead,
+            efficiency: curves, links: [], sources: [:], provenance: [:], origin: "calibrated")
+    }
+}

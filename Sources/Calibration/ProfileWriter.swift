@@ -1,0 +1,83 @@
+import Foundation
+import Kernels
+import SimMath
+import SimModel
+
+/// What the calibrator knows of the machine it ran on.
+enum CalibrationHost {
+    static var cpuModel: String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            if let value = line.split(separator: ":", maxSplits: 1).last { return value.trimmingCharacters(in: .whitespaces) }
+        }
+        return "unknown CPU"
+    }
+}
+
+/// Writes a calibrated profile as YAML in the schema `run` reads, with provenance and the fit report.
+enum ProfileWriter {
+    static func number(_ v: Double) -> String {
+        guard v.isFinite else { return v.isNaN ? ".nan" : (v > 0 ? ".inf" : "-.inf") }
+        return "\(v)"
+    }
+
+    static func quoted(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    static func yaml(_ p: HardwareProfile, fits: [Calibrator.ClassFit], samples: [Calibrator.Sample], fmaOne: Double, fmaAll: Double,
+                     bwOne: Double, bwAll: Double, overhead: Double, quick: Bool, seconds: Double) -> String {
+        let date = ISO8601DateFormatter().string(from: Date())
+        let peak = p.peakFlops[.fp32] ?? 0
+        var lines: [String] = [
+            "# Written by `hybridsim calibrate` on \(date): measured on this machine, fitted with GSL.",
+            "schema_version: 1",
+            "name: \(p.name)",
+            "description: \(quoted(p.description))",
+            "kind: cpu",
+            "compute_units: \(p.computeUnits)",
+            "devices_per_node: 1",
+            "peak_flops: {fp32: \(number(peak)), bf16: \(number(peak)), fp16: \(number(peak))}",
+            "vector_flops: \(number(p.vectorFlops))",
+            "memory: {capacity_bytes: \(number(p.memoryCapacityBytes)), bandwidth_bytes_per_s: \(number(p.memoryBandwidthBytesPerSecond))}",
+            "launch_overhead_s: \(number(p.launchOverheadSeconds))",
+            "split_overhead_s: \(number(p.splitOverheadSeconds))",
+            "efficiency:",
+        ]
+        for c in OpClass.allCases {
+            guard let e = p.efficiency[c] else { continue }
+            lines.append("  \(c.rawValue): {peak: \(number(e.peak)), half_size_flops: \(number(e.halfSizeFlops)), memory: \(number(e.memory)), half_size_bytes: \(number(e.halfSizeBytes))}")
+        }
+        let how = "measured by hybridsim calibrate on \(date)"
+        lines += [
+            "sources:",
+            "  peak_flops.fp32: \(quoted("\(how): 12 independent 8-wide FMA chains on each of the \(p.computeUnits) cores at once"))",
+            "  peak_flops.bf16: \(quoted("bf16 is computed in fp32 on this CPU: the fp32 peak"))",
+            "  peak_flops.fp16: \(quoted("fp16 is computed in fp32 on this CPU: the fp32 peak"))",
+            "  vector_flops: \(quoted("same FMA units as peak_flops.fp32"))",
+            "  memory.capacity_bytes: \(quoted("physical memory reported by the OS"))",
+            "  memory.bandwidth_bytes_per_s: \(quoted("\(how): STREAM triad on every core at once"))",
+            "  launch_overhead_s: \(quoted("\(how): median time of a near-empty op on one lane through the real executor's runner"))",
+            "  split_overhead_s: \(quoted("\(how): the same op split over every lane, less the one-lane time, per extra lane (waking the other workers)"))",
+            "  efficiency: \(quoted("fitted by GSL nonlinear least squares (gsl_multifit_nlinear trust region) per op class; see fit:"))",
+            "provenance:",
+            "  written_by: \(quoted("hybridsim calibrate\(quick ? " --quick" : "")"))",
+            "  date: \(quoted(date))",
+            "  cpu_model: \(quoted(CalibrationHost.cpuModel))",
+            "  cores: \(quoted(String(p.computeUnits)))",
+            "  blas: \(quoted("OpenBLAS (cblas_sgemm), one thread per lane"))",
+            "  gsl: \(quoted(GSLInfo.version))",
+            "  seconds: \(quoted(String(format: "%.1f", seconds)))",
+            "fit:",
+            "  microbenchmarks: {fma_one_core_flops_per_s: \(number(fmaOne)), fma_all_cores_flops_per_s: \(number(fmaAll)), triad_one_core_bytes_per_s: \(number(bwOne)), triad_all_cores_bytes_per_s: \(number(bwAll))}",
+            "  model: \(quoted("t = launch_overhead_s + max((F + half_size_flops) / (peak_flops x share x peak), (B + half_size_bytes) / (bandwidth x share x memory)), weights 1/t^2"))",
+        ]
+        for f in fits {
+            let se = f.standardErrors.map(number)
+            lines.append("  \(f.opClass.rawValue): {points: \(f.points), held_out: \(f.heldOutPoints), r_squared: \(number(f.rSquared)), held_out_median_rel_error: \(number(f.heldOutMedianError)), held_out_p90_rel_error: \(number(f.heldOutP90Error)), converged: \(f.converged), reason: \(quoted(f.reason)), standard_errors: {peak: \(se.count > 0 ? se[0] : ".nan"), half_size_flops: \(se.count > 1 ? se[1] : ".nan"), memory: \(se.count > 2 ? se[2] : ".nan"), half_size_bytes: \(se.count > 3 ? se[3] : ".nan")}}")
+        }
+        let outliers = samples.reduce(0) { $0 + $1.outliers }
+        lines.append("  samples: {shapes: \(samples.count), repetitions: \(samples.reduce(0) { $0 + $1.repetitions }), outliers_beyond_3_mad: \(outliers)}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,1 +1,0 @@
-// The kernels module; see Kernels/*.swift.
