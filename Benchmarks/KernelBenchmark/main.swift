@@ -2,8 +2,10 @@
 // FMA peak and triad bandwidth first, then each kernel's best-of-N time with warm-up,
 // buffers touched beforehand, and OpenBLAS on one thread.
 //
-// Usage: KernelBenchmark [--pin CORE] [--quick] [--only SECTION ...]
-// Sections: gemm, attention, scan, conv, elementwise, routing (limits are always measured).
+// Usage: KernelBenchmark [--pin CORE] [--quick] [--huge-pages] [--only SECTION ...]
+// --huge-pages: allocate the benchmark's buffers with Workspace.allocate(hugePages: true).
+// Sections: gemm, attention (decode: its decode cases only), scan, conv, elementwise, routing.
+// The machine limits are always measured.
 
 import Kernels
 
@@ -13,12 +15,11 @@ import Glibc
 
 let arguments = CommandLine.arguments
 let quick = arguments.contains("--quick")
+let hugePages = arguments.contains("--huge-pages")
 if let flag = arguments.firstIndex(of: "--pin"), flag + 1 < arguments.count, let core = Int(arguments[flag + 1]) {
     print("pinned to core \(core): \(ThreadPinning.pin(toCore: core))")
 }
 BLAS.setThreads(1)
-if let g = getenv("GROUP").map({ String(cString: $0) }).flatMap(Int.init) { SelectiveScanKernel.channelGroup = g }
-if let g = getenv("CHUNK").map({ String(cString: $0) }).flatMap(Int.init) { SelectiveScanKernel.timeChunk = g }
 let sectionNames: Set<String> = {
     var names = Set<String>()
     var index = 1
@@ -38,7 +39,7 @@ final class Buffer {
     let count: Int
     init(_ count: Int, scale: Float = 1, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) {
         self.count = count
-        pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
+        pointer = Workspace.allocate(Float.self, count: count, hugePages: hugePages)
         var x = seed
         for i in 0..<count {
             x ^= x << 13
@@ -72,7 +73,7 @@ func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
 
-print("KernelBenchmark: one core, OpenBLAS threads \(BLAS.threads), timer resolution \(format(Timing.resolutionNanoseconds(), 0)) ns")
+print("KernelBenchmark: one core, OpenBLAS threads \(BLAS.threads), \(hugePages ? "2 MiB pages (madvise)" : "4 KiB pages"), timer resolution \(format(Timing.resolutionNanoseconds(), 0)) ns")
 
 // MARK: Machine limits
 
@@ -106,7 +107,7 @@ for n in [256, 512, 1024, 2048] where wants("gemm") {
 
 // MARK: Attention
 
-if wants("attention") { print("\n-- attention, FLOPs 4*B*H*sum(keys attended)*d (softmax excluded)") }
+if wants("attention") || wants("decode") { print("\n-- attention, FLOPs 4*B*H*sum(keys attended)*d (softmax excluded)") }
 struct AttentionCase {
     let name: String
     let heads: Int, kvHeads: Int, queries: Int, keys: Int, headDim: Int
@@ -119,8 +120,9 @@ let attentionCases = [
     AttentionCase(name: "prefill 1x8x1024x1024x128 causal GQA 8/2", heads: 8, kvHeads: 2, queries: 1024, keys: 1024, headDim: 128, causal: true, window: nil),
     AttentionCase(name: "prefill 1x8x2048x2048x64 window 256", heads: 8, kvHeads: 8, queries: 2048, keys: 2048, headDim: 64, causal: true, window: 256),
     AttentionCase(name: "decode 1x8x1x4096x64 causal", heads: 8, kvHeads: 8, queries: 1, keys: 4096, headDim: 64, causal: true, window: nil),
+    AttentionCase(name: "decode 1x32x1x4096x128 GQA 32/8", heads: 32, kvHeads: 8, queries: 1, keys: 4096, headDim: 128, causal: true, window: nil),
 ]
-for test in attentionCases where wants("attention") {
+for test in attentionCases where wants("attention") || (test.queries == 1 && wants("decode")) {
     let q = Buffer(test.queries * test.heads * test.headDim)
     let k = Buffer(test.keys * test.kvHeads * test.headDim, seed: 3)
     let v = Buffer(test.keys * test.kvHeads * test.headDim, seed: 5)
@@ -146,6 +148,7 @@ for test in attentionCases where wants("attention") {
 
 if wants("scan") { print("\n-- selective scan, FLOPs 9*B*L*D*N + 2*B*L*D; bytes = u, delta, z, y, B, C, A, state") }
 let scanCases: [(length: Int, dInner: Int, dState: Int)] = [(1024, 1536, 16), (1024, 1536, 64), (256, 64, 16), (256, 64, 64)]
+let scanWorkspace = Workspace()
 for (length, dInner, dState) in scanCases where wants("scan") {
     let u = Buffer(length * dInner), delta = Buffer(length * dInner, scale: 0.05, seed: 2)
     let z = Buffer(length * dInner, seed: 4), y = Buffer(length * dInner, seed: 6)
@@ -155,29 +158,40 @@ for (length, dInner, dState) in scanCases where wants("scan") {
     for i in 0..<a.count { a.pointer[i] = -abs(a.pointer[i]) * 4 - 0.1 }
     let flops = SelectiveScanKernel.flops(batch: 1, length: length, dInner: dInner, dState: dState)
     let bytes = SelectiveScanKernel.bytes(batch: 1, length: length, dInner: dInner, dState: dState)
-    let seconds = bestSeconds(repetitions: dInner * length < 1 << 17 ? 50 : (quick ? 2 : 5)) {
-        SelectiveScanKernel.forward(
-            u: u.pointer, delta: delta.pointer, a: a.pointer, b: b.pointer, c: c.pointer, d: d.pointer,
-            z: z.pointer, y: y.pointer, batch: 1, length: length, dInner: dInner, dState: dState, state: state.pointer)
+    let inCache = dInner * length < 1 << 17
+    for useWorkspace in inCache ? [true] : [true, false] {
+        let seconds = bestSeconds(repetitions: inCache ? 50 : (quick ? 3 : 7)) {
+            SelectiveScanKernel.forward(
+                u: u.pointer, delta: delta.pointer, a: a.pointer, b: b.pointer, c: c.pointer, d: d.pointer,
+                z: z.pointer, y: y.pointer, batch: 1, length: length, dInner: dInner, dState: dState,
+                state: state.pointer, workspace: useWorkspace ? scanWorkspace : nil)
+        }
+        let name = "scan L\(length) D\(dInner) N\(dState)" + (inCache ? " (in cache)" : useWorkspace ? "" : " (no workspace)")
+        computeLine(name, flops: flops, seconds: seconds)
+        if useWorkspace {
+            memoryLine("  (same, as bytes moved)", bytes: bytes, seconds: seconds)
+            let share = bytes / seconds / triadBandwidth
+            print("  -> \(share < 0.5 ? "compute-bound" : "memory-bound"): moves \(format(100 * share))% of triad bandwidth, computes \(format(100 * flops / seconds / fmaPeak))% of FMA peak")
+        }
     }
-    computeLine("scan L\(length) D\(dInner) N\(dState)\(dInner * length < 1 << 17 ? " (in cache)" : "")", flops: flops, seconds: seconds)
-    memoryLine("  (same, as bytes)", bytes: bytes, seconds: seconds)
 }
 
 // MARK: Convolution
 
 if wants("conv") {
     print("\n-- depthwise causal conv1d, FLOPs 2*T*C*W")
-    let length = 1024, channels = 3072, width = 4
+    for (length, channels) in [(1024, 3072), (64, 3072)] {
+    let width = 4
     let x = Buffer(length * channels), weight = Buffer(channels * width, seed: 3), bias = Buffer(channels, seed: 5)
     let out = Buffer(length * channels, seed: 7), state = Buffer(channels * (width - 1), seed: 9)
-    let seconds = bestSeconds(repetitions: quick ? 3 : 10) {
+    let seconds = bestSeconds(repetitions: length < 100 ? 100 : (quick ? 3 : 10)) {
         Conv1DKernel.forward(
             x: x.pointer, weight: weight.pointer, bias: bias.pointer, out: out.pointer, batch: 1, length: length,
             channels: channels, width: width, state: state.pointer)
     }
-    computeLine("conv1d L1024 C3072 W4", flops: Conv1DKernel.flops(batch: 1, length: length, channels: channels, width: width), seconds: seconds)
+    computeLine("conv1d L\(length) C\(channels) W4\(length < 100 ? " (in cache)" : "")", flops: Conv1DKernel.flops(batch: 1, length: length, channels: channels, width: width), seconds: seconds)
     memoryLine("  (same, as x read + out written)", bytes: Double(2 * length * channels * 4), seconds: seconds)
+    }
 }
 
 // MARK: Elementwise

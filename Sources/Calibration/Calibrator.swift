@@ -60,7 +60,7 @@ public struct Calibrator {
             var lines = ["op_class,shape,flops,bytes,share,measured_s,predicted_s,relative_error,repetitions,outliers,held_out"]
             for s in samples {
                 let curve = profile.efficiency[s.opClass] ?? profile.curve(s.opClass)
-                let overheads = Overheads(launch: profile.launchOverheadSeconds, split: profile.splitOverheadSeconds, cores: profile.computeUnits)
+                let overheads = isolatedOverheads
                 let predicted = Calibrator.predict(flops: s.flops, bytes: s.bytes, share: s.share, overheads: overheads,
                                                    peak: fmaPeakAllCores, bandwidth: bandwidthAllCores,
                                                    [curve.peak, curve.halfSizeFlops, curve.memory, curve.halfSizeBytes])
@@ -78,6 +78,8 @@ public struct Calibrator {
         public var bandwidthAllCores: Double
         public var overheadSeconds: Double
         public var seconds: Double
+        /// The fixed costs of an op timed alone (what the samples and the fit used).
+        var isolatedOverheads: Overheads
     }
 
     public struct CalibrationError: Error, CustomStringConvertible {
@@ -133,13 +135,20 @@ public struct Calibrator {
             }
         }
 
-        // 3. Overheads: the near-empty op on one lane, and split over every lane (its data and FLOPs
-        //    take a negligible part of either); the difference is the cost of waking the other workers.
+        // 3. Overheads. For the fit: the near-empty op timed alone, on one lane and split over every
+        //    lane (the samples are timed the same way). For the profile: what an op costs in a real run
+        //    beyond its work, from a chain of near-empty ops through the real executor's dispatch (the
+        //    next worker waking, the split parts joining): this is what predictions must charge per op.
         let tinyOne = samples.first { $0.shape.hasPrefix("tiny") && $0.share < 1 }?.seconds
         let tinyAll = samples.first { $0.shape.hasPrefix("tiny") && $0.share >= 1 }?.seconds ?? 0
         let overhead = tinyOne ?? tinyAll
         let splitOverhead = cores > 1 ? max(0, tinyAll - overhead) / Double(cores - 1) : 0
         let overheads = Overheads(launch: overhead, split: splitOverhead, cores: cores)
+        let executor = RealExecutor()
+        let chainOne = try executor.chainSecondsPerOp(count: 200, cores: [0], workers: workers, runner: runner)
+        let chainAll = try executor.chainSecondsPerOp(count: 200, cores: Array(0..<cores), workers: workers, runner: runner)
+        let runOverhead = max(overhead, chainOne)
+        let runSplitOverhead = cores > 1 ? max(0, chainAll - runOverhead) / Double(cores - 1) : 0
 
         var fits: [ClassFit] = []
         for opClass in OpClass.allCases {
@@ -147,13 +156,14 @@ public struct Calibrator {
             guard !mine.isEmpty else { continue }
             fits.append(try fit(opClass, mine, overheads: overheads, peak: fmaAll, bandwidth: bwAll))
         }
-        var profile = makeProfile(fits: fits, overhead: overhead, peak: fmaAll, bandwidth: bwAll, cores: cores)
-        profile.splitOverheadSeconds = splitOverhead
+        var profile = makeProfile(fits: fits, overhead: runOverhead, peak: fmaAll, bandwidth: bwAll, cores: cores)
+        profile.splitOverheadSeconds = runSplitOverhead
         let seconds = Timing.seconds(since: began)
         let yaml = ProfileWriter.yaml(profile, fits: fits, samples: samples, fmaOne: fmaOne, fmaAll: fmaAll, bwOne: bwOne, bwAll: bwAll,
                                       overhead: overhead, quick: options.quick, seconds: seconds)
         return Result(profile: profile, yaml: yaml, fits: fits, samples: samples, fmaPeakOneCore: fmaOne, fmaPeakAllCores: fmaAll,
-                      bandwidthOneCore: bwOne, bandwidthAllCores: bwAll, overheadSeconds: overhead, seconds: seconds)
+                      bandwidthOneCore: bwOne, bandwidthAllCores: bwAll, overheadSeconds: runOverhead, seconds: seconds,
+                      isolatedOverheads: overheads)
     }
 
     /// Runs `body` once on each lane at the same time; returns each lane's result.

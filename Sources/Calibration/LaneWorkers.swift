@@ -21,6 +21,9 @@ final class LaneWorkers: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [[Job]]
     private var completions: [Completion] = []
+    /// When set, the worker that finishes a piece calls this itself, holding the lock (it may call
+    /// `submitLocked`); no coordinator thread has to wake up between ops.
+    private var handler: ((Completion) -> Void)?
     private var stopping = false
     private var threads: [Thread] = []
     private var running = 0
@@ -62,9 +65,27 @@ final class LaneWorkers: @unchecked Sendable {
             job.work()
             let end = Timing.now()
             condition.lock()
-            completions.append(Completion(op: job.op, part: job.part, lane: lane, start: start, end: end))
+            let completion = Completion(op: job.op, part: job.part, lane: lane, start: start, end: end)
+            if let handler { handler(completion) } else { completions.append(completion) }
             condition.broadcast()
         }
+    }
+
+    /// Runs `body` with the lock held, with completions handled by `handler` on the workers, and
+    /// returns when `done()` (checked under the lock after each completion) is true.
+    func run(handler: @escaping (Completion) -> Void, start body: () -> Void, until done: () -> Bool) {
+        condition.lock()
+        self.handler = handler
+        body()
+        condition.broadcast()
+        while !done() { condition.wait() }
+        self.handler = nil
+        condition.unlock()
+    }
+
+    /// Queues work; the caller holds the lock (inside `run`'s body or handler).
+    func submitLocked(lane: Int, op: Int, part: Int, work: @escaping () -> Void) {
+        jobs[lane].append(Job(op: op, part: part, work: work))
     }
 
     func submit(lane: Int, op: Int, part: Int, work: @escaping () -> Void) {

@@ -57,8 +57,8 @@ enum ProfileWriter {
             "  vector_flops: \(quoted("same FMA units as peak_flops.fp32"))",
             "  memory.capacity_bytes: \(quoted("physical memory reported by the OS"))",
             "  memory.bandwidth_bytes_per_s: \(quoted("\(how): STREAM triad on every core at once"))",
-            "  launch_overhead_s: \(quoted("\(how): median time of a near-empty op on one lane through the real executor's runner"))",
-            "  split_overhead_s: \(quoted("\(how): the same op split over every lane, less the one-lane time, per extra lane (waking the other workers)"))",
+            "  launch_overhead_s: \(quoted("\(how): time per op of a chain of 200 near-empty ops on one core through the real executor (dispatch, waking the next worker, the call)"))",
+            "  split_overhead_s: \(quoted("\(how): the same chain split over every core, less the one-core time, per extra core (waking and joining the parts)"))",
             "  efficiency: \(quoted("fitted by GSL nonlinear least squares (gsl_multifit_nlinear trust region) per op class; see fit:"))",
             "provenance:",
             "  written_by: \(quoted("hybridsim calibrate\(quick ? " --quick" : "")"))",
@@ -70,7 +70,7 @@ enum ProfileWriter {
             "  seconds: \(quoted(String(format: "%.1f", seconds)))",
             "fit:",
             "  microbenchmarks: {fma_one_core_flops_per_s: \(number(fmaOne)), fma_all_cores_flops_per_s: \(number(fmaAll)), triad_one_core_bytes_per_s: \(number(bwOne)), triad_all_cores_bytes_per_s: \(number(bwAll))}",
-            "  model: \(quoted("t = launch_overhead_s + max((F + half_size_flops) / (peak_flops x share x peak), (B + half_size_bytes) / (bandwidth x share x memory)), weights 1/t^2"))",
+            "  model: \(quoted("t = overhead + max((F + half_size_flops) / (peak_flops x share x peak), (B + half_size_bytes) / (bandwidth x share x memory)), weights 1/t^2; overhead in the fit = the near-empty op timed alone, \(number(overhead)) s"))",
         ]
         for f in fits {
             let se = f.standardErrors.map(number)

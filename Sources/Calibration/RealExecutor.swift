@@ -6,10 +6,10 @@ import SimModel
 /// The real executor: runs a scenario's op graph with real CPU kernels on real threads and reports
 /// measured times in the same ``Report`` the predicting engines produce (engine `measured`).
 ///
-/// Each compute lane is a worker thread pinned to its own core. Ops become ready when their
-/// dependencies are done and start when their lanes are free, as in the event engine; an op holding
-/// several lanes (a whole-device op) is split into one part per lane, run concurrently, and ends
-/// when its last part does. MoE loads and skip decisions come from the same seeded draws as the
+/// One worker thread is pinned to each core; each compute lane owns a share of the cores (one
+/// lane: all of them; two lanes on two cores: one each). Ops become ready when their dependencies
+/// are done and start when their lanes are free, as in the event engine; an op is split into one
+/// part per core its lanes own, run concurrently, and ends when its last part does. MoE loads and skip decisions come from the same seeded draws as the
 /// event engine (``RandomRoutingSampler``). Times are monotonic-clock nanoseconds measured on the
 /// workers; a layer starts when its first op is dispatched.
 public final class RealExecutor {
@@ -58,22 +58,19 @@ public final class RealExecutor {
         for step in 0..<options.steps {
             let s = scenario.atStep(step)
             let graph = Lowering(scenario: s, sampler: s.hasRandomness ? sampler : nil).lower()
-            let computeLanes = graph.lanes.filter { $0.kind == .compute }.map(\.index)
-            if workers == nil {
-                let cores = ThreadPinning.coreCount
-                workers = LaneWorkers(lanes: graph.lanes.count, cores: Array(0..<max(1, cores)))
-            }
+            let cores = max(1, ThreadPinning.coreCount)
+            if workers == nil { workers = LaneWorkers(lanes: cores, cores: Array(0..<cores)) }
             let needed = OpRunner.requiredFloats(graph: graph, laneCount: graph.lanes.count)
             guard Double(needed.inputs + needed.outputs) * 4 <= options.maximumBytesPerLane else {
                 throw RefusedError(description: "\(scenario.file): its largest op needs \(String(format: "%.2f", Double(needed.inputs + needed.outputs) * 4 / 1e9)) GB of buffers per lane, more than the \(String(format: "%.1f", options.maximumBytesPerLane / 1e9)) GB `measure` allows; make the workload smaller")
             }
             if runner == nil || runner?.fits(needed) == false {
-                runner = OpRunner(lanes: graph.lanes.count, inputs: needed.inputs, outputs: needed.outputs, dModel: s.model.dModel)
+                runner = OpRunner(lanes: cores, inputs: needed.inputs, outputs: needed.outputs, dModel: s.model.dModel)
             }
             guard let workers, let runner else { break }
             var report: Report? = nil
             for run in 0...options.warmupRuns {
-                let schedules = try execute(graph, workers: workers, runner: runner, computeLanes: computeLanes)
+                let schedules = try execute(graph, workers: workers, runner: runner, laneCores: Self.laneCores(graph, cores: cores))
                 if run == options.warmupRuns {
                     let cost = CostModel(profile: s.hardware, dtype: s.workload.dtype)
                     var reportOptions = AnalyticEngine.Options(layerRows: step == 0, spans: step == 0)
@@ -97,21 +94,56 @@ public final class RealExecutor {
         var layers: [LayerSchedule]
     }
 
-    func execute(_ graph: OpGraph, workers: LaneWorkers, runner: OpRunner, computeLanes: [Int]) throws -> Measured {
-        let pro = try execute(graph.prologue, graph: graph, workers: workers, runner: runner)
+    /// Seconds per op of a chain of `count` near-empty ops on one lane owning `cores`: what an op
+    /// costs beyond its own work here (waking the next worker, dispatching, the kernel call).
+    func chainSecondsPerOp(count: Int, cores: [Int], workers: LaneWorkers, runner: OpRunner) throws -> Double {
+        var ops: [Op] = []
+        for i in 0..<count {
+            var op = Op.standalone(name: "tiny.add", kind: .elementwise(elements: 8, flopsPerElement: 1, reads: 2, writes: 1),
+                                   opClass: .elementwise, elementBytes: 4, share: 1, laneMask: 1)
+            op.index = i
+            op.dependencies = i == 0 ? [] : [i - 1]
+            ops.append(op)
+        }
+        let block = BlockGraph(blockName: "chain", ops: ops, splitRatio: nil, routing: nil, routesExperts: false, expectedExecutions: 1,
+                               weightBytes: 0, kvCacheBytes: 0, ssmStateBytes: 0, activationBytes: 0, parameters: 0, denseModelFlops: 0)
+        _ = try execute(block, laneCount: 1, workers: workers, runner: runner, laneCores: [cores])
+        let measured = try execute(block, laneCount: 1, workers: workers, runner: runner, laneCores: [cores])
+        return measured.latency / Double(count)
+    }
+
+    /// The cores each lane owns: a device's compute lanes share its cores out evenly (one lane: every
+    /// core, since a lane holding the whole device has share 1; two lanes on two cores: one each);
+    /// link lanes copy on core 0.
+    static func laneCores(_ graph: OpGraph, cores: Int) -> [[Int]] {
+        let compute = graph.lanes.filter { $0.kind == .compute }
+        var result = [[Int]](repeating: [0], count: graph.lanes.count)
+        for (i, lane) in compute.enumerated() {
+            let per = max(1, cores / max(1, compute.count))
+            let first = (i * per) % cores
+            result[lane.index] = Array(first..<min(cores, first + per))
+        }
+        return result
+    }
+
+    func execute(_ graph: OpGraph, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> Measured {
+        let pro = try execute(graph.prologue, graph: graph, workers: workers, runner: runner, laneCores: laneCores)
         var layers: [LayerSchedule] = []
         layers.reserveCapacity(graph.layers.count)
         for instance in graph.layers {
-            layers.append(try execute(graph.templates[instance.template], graph: graph, workers: workers, runner: runner))
+            layers.append(try execute(graph.templates[instance.template], graph: graph, workers: workers, runner: runner, laneCores: laneCores))
         }
-        let epi = try execute(graph.epilogue, graph: graph, workers: workers, runner: runner)
+        let epi = try execute(graph.epilogue, graph: graph, workers: workers, runner: runner, laneCores: laneCores)
         return Measured(prologue: pro, epilogue: epi, layers: layers)
     }
 
     /// Runs one block's ops for real; returns its measured schedule (times relative to its first dispatch).
-    func execute(_ block: BlockGraph, graph: OpGraph, workers: LaneWorkers, runner: OpRunner) throws -> LayerSchedule {
+    func execute(_ block: BlockGraph, graph: OpGraph, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> LayerSchedule {
+        try execute(block, laneCount: graph.lanes.count, workers: workers, runner: runner, laneCores: laneCores)
+    }
+
+    func execute(_ block: BlockGraph, laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> LayerSchedule {
         let n = block.ops.count
-        let laneCount = graph.lanes.count
         var busy = [Double](repeating: 0, count: laneCount)
         var flops = busy, bytes = busy
         var starts = [Double](repeating: .infinity, count: n), ends = [Double](repeating: 0, count: n)
@@ -129,47 +161,55 @@ public final class RealExecutor {
         var finished = 0
         let origin = Timing.now()
 
+        // Everything below runs with the workers' lock held: from this thread to start, then from
+        // whichever worker finishes a part (it dispatches what that makes ready, on the spot).
         func enqueue(_ op: Int) { for lane in opLanes[op] { queues[lane].append(op) } }
         func dispatch(_ lane: Int) {
             while !laneBusy[lane], let op = queues[lane].first {
                 for other in opLanes[op] where laneBusy[other] || queues[other].first != op { return }
-                let lanes = opLanes[op]
-                partsLeft[op] = lanes.count
-                for (part, l) in lanes.enumerated() {
+                // The op runs split over every core its lanes own.
+                var cores: [Int] = []
+                for l in opLanes[op] {
                     laneBusy[l] = true
                     queues[l].removeFirst()
-                    let operation = block.ops[op]
-                    workers.submit(lane: l, op: op, part: part) {
-                        runner.run(operation, part: part, of: lanes.count, lane: l)
+                    for c in laneCores[l] where !cores.contains(c) { cores.append(c) }
+                }
+                cores.sort()
+                partsLeft[op] = cores.count
+                let operation = block.ops[op]
+                for (part, core) in cores.enumerated() {
+                    workers.submitLocked(lane: core, op: op, part: part) {
+                        runner.run(operation, part: part, of: cores.count, lane: core)
                     }
                 }
             }
         }
-        for op in 0..<n where remaining[op] == 0 { enqueue(op) }
-        for lane in 0..<laneCount { dispatch(lane) }
-        while finished < n {
-            for c in workers.waitForCompletions() {
-                let start = Double(c.start &- min(c.start, origin)) / 1e9, end = Double(c.end &- min(c.end, origin)) / 1e9
-                starts[c.op] = min(starts[c.op], start)
-                ends[c.op] = max(ends[c.op], end)
-                busy[c.lane] += end - start
-                partsLeft[c.op] -= 1
-                guard partsLeft[c.op] == 0 else { continue }
-                finished += 1
-                let op = block.ops[c.op]
-                let share = Double(opLanes[c.op].count)
-                for lane in opLanes[c.op] {
-                    laneBusy[lane] = false
-                    flops[lane] += op.flops * op.weight / share
-                    bytes[lane] += op.bytes * op.weight / share
-                }
-                for child in children[c.op] {
-                    remaining[child] -= 1
-                    if remaining[child] == 0 { enqueue(child) }
-                }
-                for lane in 0..<laneCount { dispatch(lane) }
+        func completed(_ c: LaneWorkers.Completion) {
+            let start = Double(c.start &- min(c.start, origin)) / 1e9, end = Double(c.end &- min(c.end, origin)) / 1e9
+            starts[c.op] = min(starts[c.op], start)
+            ends[c.op] = max(ends[c.op], end)
+            partsLeft[c.op] -= 1
+            guard partsLeft[c.op] == 0 else { return }
+            finished += 1
+            let op = block.ops[c.op]
+            let share = Double(opLanes[c.op].count)
+            for lane in opLanes[c.op] {
+                // A lane is busy for the op's whole interval, first part's start to last part's end.
+                busy[lane] += ends[c.op] - starts[c.op]
+                laneBusy[lane] = false
+                flops[lane] += op.flops * op.weight / share
+                bytes[lane] += op.bytes * op.weight / share
             }
+            for child in children[c.op] {
+                remaining[child] -= 1
+                if remaining[child] == 0 { enqueue(child) }
+            }
+            for lane in 0..<laneCount { dispatch(lane) }
         }
+        workers.run(handler: completed, start: {
+            for op in 0..<n where remaining[op] == 0 { enqueue(op) }
+            for lane in 0..<laneCount { dispatch(lane) }
+        }, until: { finished >= n })
         // Relative to the layer's start: its first dispatch (`origin`).
         let latency = ends.max() ?? 0
         let total = block.ops.reduce(0) { $0 + $1.flops * $1.weight }

@@ -1,6 +1,7 @@
 /// Scaled dot-product attention with grouped-query heads, causal masking and a sliding
-/// window, built from two OpenBLAS GEMMs per (batch, head, query tile) and a vectorised
-/// softmax between them.
+/// window. Prefill (queries > 1) runs two OpenBLAS GEMMs per (batch, head, query tile) with a
+/// vectorised softmax between them; a decode step (queries = 1) walks the cache once for all
+/// heads with an online softmax (see `decode`).
 ///
 /// Layouts (row-major): q and out [batch, queries, heads, headDim]; k and v
 /// [batch, keys, kvHeads, headDim]. Query i sits at position p = keys - queries + i, so
@@ -19,10 +20,18 @@ public enum AttentionKernel {
     /// that the masked-away triangle of a causal tile stays a small fraction.
     public static let queryTile = 128
 
-    /// Floats of scratch `forward` needs: one tile of scores, min(queries, queryTile)·keys.
+    /// Floats of scratch `forward` needs: a tile of scores, min(queries, queryTile)·keys,
+    /// and at least what decoding needs, maxDecodeHeads·(decodeKeyChunk + 2).
     public static func scratchCount(queries: Int, keys: Int) -> Int {
-        max(1, min(max(queries, 0), queryTile) * max(keys, 0))
+        max(min(max(queries, 0), queryTile) * max(keys, 0), maxDecodeHeads * (decodeKeyChunk + 2))
     }
+
+    /// Keys per chunk of the decode step's online softmax.
+    public static let decodeKeyChunk = 64
+
+    /// Most query heads the all-heads decode step handles (more fall back to one head at a
+    /// time, which is slower for long caches).
+    public static let maxDecodeHeads = 128
 
     /// FLOPs by the convention above, for reporting.
     public static func flops(
@@ -49,57 +58,309 @@ public enum AttentionKernel {
         let queryStride = heads * headDim
         let keyStride = kvHeads * headDim
         let group = max(1, heads / kvHeads)
-        let effectiveWindow = (window ?? 0) >= 1 ? window : nil
-        // Scores are produced in base-2 units (scaled by log2 e) so the softmax can use exp2.
-        let scoreScale = FastMath.log2e / Float(headDim).squareRoot()
+        let mask = Mask(keys: keys, causal: causal, window: (window ?? 0) >= 1 ? window : nil)
+        let geometry = Geometry(
+            headDim: headDim, keyStride: keyStride,
+            // Scores come out in base-2 units (scaled by log2 e) so the softmax uses exp2.
+            scoreScale: FastMath.log2e / Float(headDim).squareRoot())
+
+        if queries == 1 && heads <= maxDecodeHeads {
+            for batchIndex in 0..<batch {
+                decode(
+                    q: q + batchIndex * queryStride, k: k + batchIndex * keys * keyStride,
+                    v: v + batchIndex * keys * keyStride, out: out + batchIndex * queryStride,
+                    heads: heads, kvHeads: kvHeads, group: group, mask: mask, geometry: geometry, scratch: scratch)
+            }
+            return
+        }
+
         // A tile under a sliding window computes window + tile - 1 columns per row, of which
         // only the window is used: shrink the tile toward window/4 (80% useful).
-        let tile = effectiveWindow.map { min(queryTile, max(16, $0 / 4)) } ?? queryTile
-
+        let tile = mask.window.map { min(queryTile, max(16, $0 / 4)) } ?? queryTile
         for batchIndex in 0..<batch {
             for head in 0..<heads {
                 let kvHead = min(head / group, kvHeads - 1)
                 let qHead = q + batchIndex * queries * queryStride + head * headDim
-                let kHead = k + batchIndex * keys * keyStride + kvHead * headDim
-                let vHead = v + batchIndex * keys * keyStride + kvHead * headDim
                 let outHead = out + batchIndex * queries * queryStride + head * headDim
                 var first = 0
                 while first < queries {
                     let rows = min(tile, queries - first)
-                    let firstRange = keyRange(
-                        position: keys - queries + first, keys: keys, causal: causal, window: effectiveWindow)
-                    let lastRange = keyRange(
-                        position: keys - queries + first + rows - 1, keys: keys, causal: causal,
-                        window: effectiveWindow)
-                    let low = firstRange.lowerBound
-                    let high = lastRange.upperBound
-                    if high < low {
-                        for row in 0..<rows {
-                            (outHead + (first + row) * queryStride).initialize(repeating: 0, count: headDim)
-                        }
-                    } else {
-                        let columns = high - low + 1
-                        BLAS.sgemm(
-                            transposeA: false, transposeB: true, m: rows, n: columns, k: headDim,
-                            alpha: scoreScale, a: qHead + first * queryStride, lda: queryStride,
-                            b: kHead + low * keyStride, ldb: keyStride,
-                            beta: 0, c: scratch, ldc: columns)
-                        for row in 0..<rows {
-                            let range = keyRange(
-                                position: keys - queries + first + row, keys: keys, causal: causal,
-                                window: effectiveWindow)
-                            softmaxRow(
-                                scratch + row * columns, columns: columns,
-                                validFrom: range.lowerBound - low, validThrough: range.upperBound - low)
-                        }
-                        BLAS.sgemm(
-                            transposeA: false, transposeB: false, m: rows, n: headDim, k: columns,
-                            alpha: 1, a: scratch, lda: columns, b: vHead + low * keyStride, ldb: keyStride,
-                            beta: 0, c: outHead + first * queryStride, ldc: queryStride)
-                    }
+                    attendTile(
+                        q: qHead + first * queryStride, qRowStride: queryStride,
+                        out: outHead + first * queryStride, outRowStride: queryStride,
+                        rows: rows, firstPosition: keys - queries + first,
+                        k: k + batchIndex * keys * keyStride + kvHead * headDim,
+                        v: v + batchIndex * keys * keyStride + kvHead * headDim,
+                        mask: mask, geometry: geometry, scratch: scratch)
                     first += rows
                 }
             }
+        }
+    }
+
+    /// Which keys a position sees.
+    struct Mask {
+        let keys: Int
+        let causal: Bool
+        let window: Int?
+        @inline(__always)
+        func range(_ position: Int) -> (lowerBound: Int, upperBound: Int) {
+            keyRange(position: position, keys: keys, causal: causal, window: window)
+        }
+    }
+
+    /// Strides and scale shared by every tile.
+    struct Geometry {
+        let headDim: Int
+        let keyStride: Int
+        let scoreScale: Float
+    }
+
+    /// Attention for `rows` consecutive queries of one head against its kv head: row r sits
+    /// at position firstPosition + r. Scores for the key range the rows jointly need go to
+    /// `scratch`, then softmax, then P·V into `out`.
+    @inline(__always)
+    static func attendTile(
+        q: UnsafePointer<Float>, qRowStride: Int, out: UnsafeMutablePointer<Float>, outRowStride: Int,
+        rows: Int, firstPosition: Int,
+        k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        mask: Mask, geometry: Geometry, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let headDim = geometry.headDim
+        let keyStride = geometry.keyStride
+        let low = mask.range(firstPosition).lowerBound
+        let high = mask.range(firstPosition + rows - 1).upperBound
+        guard high >= low else {
+            for row in 0..<rows { (out + row * outRowStride).initialize(repeating: 0, count: headDim) }
+            return
+        }
+        let columns = high - low + 1
+        if rows == 1 {
+            // Matrix-vector products: sgemm would pack K for a single row.
+            BLAS.sgemv(
+                transpose: false, m: columns, n: headDim, alpha: geometry.scoreScale,
+                a: k + low * keyStride, lda: keyStride, x: q, beta: 0, y: scratch)
+        } else {
+            BLAS.sgemm(
+                transposeA: false, transposeB: true, m: rows, n: columns, k: headDim,
+                alpha: geometry.scoreScale, a: q, lda: qRowStride, b: k + low * keyStride, ldb: keyStride,
+                beta: 0, c: scratch, ldc: columns)
+        }
+        for row in 0..<rows {
+            let range = mask.range(firstPosition + row)
+            softmaxRow(
+                scratch + row * columns, columns: columns,
+                validFrom: range.lowerBound - low, validThrough: range.upperBound - low)
+        }
+        if rows == 1 {
+            BLAS.sgemv(
+                transpose: true, m: columns, n: headDim, alpha: 1, a: v + low * keyStride, lda: keyStride,
+                x: scratch, beta: 0, y: out)
+        } else {
+            BLAS.sgemm(
+                transposeA: false, transposeB: false, m: rows, n: headDim, k: columns,
+                alpha: 1, a: scratch, lda: columns, b: v + low * keyStride, ldb: keyStride,
+                beta: 0, c: out, ldc: outRowStride)
+        }
+    }
+
+    /// One decode step (a single query per head) for all heads at once: the keys are walked
+    /// in chunks of `decodeKeyChunk`, each key row (every kv head's slice, contiguous) read
+    /// once for all the query heads that use it, with an online softmax (running maximum and
+    /// sum per head, earlier partial outputs rescaled when the maximum grows; Milakov and
+    /// Gimelshein 2018). Walking one head at a time instead reads a few hundred bytes per
+    /// key row, a page apart, which the prefetchers do not follow.
+    static func decode(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+        heads: Int, kvHeads: Int, group: Int, mask: Mask, geometry: Geometry, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let headDim = geometry.headDim
+        let keyStride = geometry.keyStride
+        let range = mask.range(mask.keys - 1)
+        out.initialize(repeating: 0, count: heads * headDim)
+        guard range.upperBound >= range.lowerBound else { return }
+        let runningMax = scratch
+        let runningSum = scratch + heads
+        let scores = scratch + 2 * heads  // heads × decodeKeyChunk
+        runningMax.initialize(repeating: -.greatestFiniteMagnitude, count: heads)
+        runningSum.initialize(repeating: 0, count: heads)
+        var chunkStart = range.lowerBound
+        while chunkStart <= range.upperBound {
+            let columns = min(decodeKeyChunk, range.upperBound - chunkStart + 1)
+            for column in 0..<columns {
+                let keyRow = k + (chunkStart + column) * keyStride
+                // Up to four heads at a time share each load of the key.
+                var head = 0
+                while head < heads {
+                    let kvHead = min(head / group, kvHeads - 1)
+                    let sharing = min(4, heads - head, (kvHead + 1) * group - head)
+                    if sharing <= 1 {
+                        scores[head * decodeKeyChunk + column] =
+                            dot(q + head * headDim, keyRow + kvHead * headDim, count: headDim) * geometry.scoreScale
+                        head += 1
+                        continue
+                    }
+                    let dots = dot4(
+                        q: q + head * headDim, heads: sharing, headDim: headDim,
+                        key: keyRow + kvHead * headDim)
+                    for offset in 0..<sharing {
+                        scores[(head + offset) * decodeKeyChunk + column] = dots[offset] * geometry.scoreScale
+                    }
+                    head += sharing
+                }
+            }
+            for head in 0..<heads {
+                let row = scores + head * decodeKeyChunk
+                let newMax = max(runningMax[head], rowMaximum(row, count: columns))
+                let rescale = FastMath.exp2(SIMD8<Float>(repeating: runningMax[head] - newMax))[0]
+                runningMax[head] = newMax
+                runningSum[head] = runningSum[head] * rescale + exponentiate(row, count: columns, shift: newMax)
+                if rescale != 1 { scale(out + head * headDim, count: headDim, by: rescale) }
+            }
+            for head in 0..<heads {
+                let kvHead = min(head / group, kvHeads - 1)
+                accumulateChunk(
+                    out + head * headDim, weights: scores + head * decodeKeyChunk,
+                    values: v + chunkStart * keyStride + kvHead * headDim, valueStride: keyStride,
+                    columns: columns, headDim: headDim)
+            }
+            chunkStart += columns
+        }
+        for head in 0..<heads { scale(out + head * headDim, count: headDim, by: 1 / runningSum[head]) }
+    }
+
+    /// Dot products of one key with up to four consecutive query rows (stride headDim);
+    /// lanes past `heads` repeat the first row and are ignored.
+    @inline(__always)
+    static func dot4(q: UnsafePointer<Float>, heads: Int, headDim: Int, key: UnsafePointer<Float>) -> SIMD4<Float> {
+        let q0 = q
+        let q1 = heads > 1 ? q + headDim : q
+        let q2 = heads > 2 ? q + 2 * headDim : q
+        let q3 = heads > 3 ? q + 3 * headDim : q
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= headDim {
+            let keyVector = load8(key + i)
+            acc0 = acc0.addingProduct(load8(q0 + i), keyVector)
+            acc1 = acc1.addingProduct(load8(q1 + i), keyVector)
+            acc2 = acc2.addingProduct(load8(q2 + i), keyVector)
+            acc3 = acc3.addingProduct(load8(q3 + i), keyVector)
+            i += 8
+        }
+        var result = SIMD4<Float>(horizontalSum(acc0), horizontalSum(acc1), horizontalSum(acc2), horizontalSum(acc3))
+        while i < headDim {
+            result = result.addingProduct(SIMD4<Float>(q0[i], q1[i], q2[i], q3[i]), key[i])
+            i += 1
+        }
+        return result
+    }
+
+    @inline(__always)
+    static func rowMaximum(_ row: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        var maxVector = SIMD8<Float>(repeating: -.greatestFiniteMagnitude)
+        var i = 0
+        while i + 8 <= count {
+            maxVector = laneMax(maxVector, load8(row + i))
+            i += 8
+        }
+        var maximum = horizontalMax(maxVector)
+        while i < count {
+            maximum = max(maximum, row[i])
+            i += 1
+        }
+        return maximum
+    }
+
+    /// row[j] = 2^(row[j] - shift) in place; returns the sum.
+    @inline(__always)
+    static func exponentiate(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+        let shiftVector = SIMD8<Float>(repeating: shift)
+        var sum0 = SIMD8<Float>(), sum1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= count {
+            let e0 = FastMath.exp2(load8(row + i) - shiftVector)
+            let e1 = FastMath.exp2(load8(row + i + 8) - shiftVector)
+            store8(e0, row + i)
+            store8(e1, row + i + 8)
+            sum0 += e0
+            sum1 += e1
+            i += 16
+        }
+        if i + 8 <= count {
+            let e0 = FastMath.exp2(load8(row + i) - shiftVector)
+            store8(e0, row + i)
+            sum0 += e0
+            i += 8
+        }
+        if i < count {
+            let rest = count - i
+            let e = FastMath.exp2(loadPartial8(row + i, count: rest, fill: -.greatestFiniteMagnitude) - shiftVector)
+            let kept = e.replacing(with: 0, where: SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= Int32(rest))
+            storePartial8(kept, row + i, count: rest)
+            sum0 += kept
+        }
+        return horizontalSum(sum0 + sum1)
+    }
+
+    @inline(__always)
+    static func scale(_ row: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        let factorVector = SIMD8<Float>(repeating: factor)
+        var i = 0
+        while i + 8 <= count {
+            store8(load8(row + i) * factorVector, row + i)
+            i += 8
+        }
+        while i < count {
+            row[i] *= factor
+            i += 1
+        }
+    }
+
+    /// target += Σ_j weights[j] · values[j] over `columns` value rows, with the target held
+    /// in registers 64 floats at a time across all rows (updating it in memory per row
+    /// would be bound by the core's one 256-bit store per cycle).
+    @inline(__always)
+    static func accumulateChunk(
+        _ target: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, values: UnsafePointer<Float>,
+        valueStride: Int, columns: Int, headDim: Int
+    ) {
+        var d = 0
+        while d + 64 <= headDim {
+            var a0 = load8(target + d), a1 = load8(target + d + 8), a2 = load8(target + d + 16)
+            var a3 = load8(target + d + 24), a4 = load8(target + d + 32), a5 = load8(target + d + 40)
+            var a6 = load8(target + d + 48), a7 = load8(target + d + 56)
+            for column in 0..<columns {
+                let weight = SIMD8<Float>(repeating: weights[column])
+                let row = values + column * valueStride + d
+                a0 = a0.addingProduct(weight, load8(row))
+                a1 = a1.addingProduct(weight, load8(row + 8))
+                a2 = a2.addingProduct(weight, load8(row + 16))
+                a3 = a3.addingProduct(weight, load8(row + 24))
+                a4 = a4.addingProduct(weight, load8(row + 32))
+                a5 = a5.addingProduct(weight, load8(row + 40))
+                a6 = a6.addingProduct(weight, load8(row + 48))
+                a7 = a7.addingProduct(weight, load8(row + 56))
+            }
+            store8(a0, target + d); store8(a1, target + d + 8); store8(a2, target + d + 16)
+            store8(a3, target + d + 24); store8(a4, target + d + 32); store8(a5, target + d + 40)
+            store8(a6, target + d + 48); store8(a7, target + d + 56)
+            d += 64
+        }
+        while d + 8 <= headDim {
+            var accumulator = load8(target + d)
+            for column in 0..<columns {
+                accumulator = accumulator.addingProduct(SIMD8<Float>(repeating: weights[column]), load8(values + column * valueStride + d))
+            }
+            store8(accumulator, target + d)
+            d += 8
+        }
+        while d < headDim {
+            var accumulator = target[d]
+            for column in 0..<columns {
+                accumulator = accumulator.addingProduct(weights[column], values[column * valueStride + d])
+            }
+            target[d] = accumulator
+            d += 1
         }
     }
 
@@ -126,53 +387,7 @@ public enum AttentionKernel {
         if through < columns - 1 { (row + through + 1).initialize(repeating: 0, count: columns - 1 - through) }
         let values = row + from
         let count = through - from + 1
-
-        var maxVector = SIMD8<Float>(repeating: -.greatestFiniteMagnitude)
-        var i = 0
-        while i + 8 <= count {
-            maxVector = laneMax(maxVector, load8(values + i))
-            i += 8
-        }
-        var maximum = horizontalMax(maxVector)
-        while i < count {
-            maximum = max(maximum, values[i])
-            i += 1
-        }
-
-        let shift = SIMD8<Float>(repeating: maximum)
-        var sum0 = SIMD8<Float>(), sum1 = SIMD8<Float>()
-        i = 0
-        while i + 16 <= count {
-            let e0 = FastMath.exp2(load8(values + i) - shift)
-            let e1 = FastMath.exp2(load8(values + i + 8) - shift)
-            store8(e0, values + i)
-            store8(e1, values + i + 8)
-            sum0 += e0
-            sum1 += e1
-            i += 16
-        }
-        if i + 8 <= count {
-            let e0 = FastMath.exp2(load8(values + i) - shift)
-            store8(e0, values + i)
-            sum0 += e0
-            i += 8
-        }
-        if i < count {
-            let rest = count - i
-            let e = FastMath.exp2(loadPartial8(values + i, count: rest, fill: -.greatestFiniteMagnitude) - shift)
-            let kept = e.replacing(with: 0, where: SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= Int32(rest))
-            storePartial8(kept, values + i, count: rest)
-            sum0 += kept
-        }
-        let scale = SIMD8<Float>(repeating: 1 / horizontalSum(sum0 + sum1))
-        i = 0
-        while i + 8 <= count {
-            store8(load8(values + i) * scale, values + i)
-            i += 8
-        }
-        while i < count {
-            values[i] *= scale[0]
-            i += 1
-        }
+        let total = exponentiate(values, count: count, shift: rowMaximum(values, count: count))
+        scale(values, count: count, by: 1 / total)
     }
 }

@@ -53,4 +53,24 @@ public enum BLAS {
             alpha, a, Int32(clamping: lda), b, Int32(clamping: ldb),
             beta, c, Int32(clamping: ldc))
     }
+
+    /// y = alpha·op(A)·x + beta·y (`cblas_sgemv`), A m×n row-major with leading dimension
+    /// `lda`; op(A) = Aᵀ (n×m) when `transpose`. x and y are contiguous.
+    ///
+    /// FLOPs: 2·m·n. OpenBLAS 0.3.21's sgemm does not forward m = 1 to this, and packing
+    /// then costs as much as the product: call it directly for matrix-vector work.
+    public static func sgemv(
+        transpose: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>
+    ) {
+        let outputs = transpose ? n : m
+        guard outputs > 0 else { return }
+        guard m > 0, n > 0 else {
+            for i in 0..<outputs { y[i] = beta == 0 ? 0 : beta * y[i] }
+            return
+        }
+        cblas_sgemv(
+            CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(clamping: m), Int32(clamping: n),
+            alpha, a, Int32(clamping: lda), x, 1, beta, y, 1)
+    }
 }

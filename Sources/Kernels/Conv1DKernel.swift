@@ -17,8 +17,8 @@ public enum Conv1DKernel {
     }
 
     /// Runs the convolution; see the type's documentation. `out` must not overlap `x`.
-    /// Allocates nothing on the heap (the transposed weights live in a stack temporary of
-    /// width·channels floats).
+    /// Allocates nothing on the heap (tap-major weights and the state's rows live in a stack
+    /// temporary of (2·width - 1)·channels floats).
     public static func forward(
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         out: UnsafeMutablePointer<Float>,
@@ -27,76 +27,80 @@ public enum Conv1DKernel {
     ) {
         guard batch > 0, length >= 0, channels > 0, width > 0 else { return }
         let history = width - 1
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: width * channels) { buffer in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: (width + history) * channels) { buffer in
             guard let tapMajor = buffer.baseAddress else { return }
             // Tap-major weights, so tap j of eight neighbouring channels is one vector load.
             for channel in 0..<channels {
                 for tap in 0..<width { tapMajor[tap * channels + channel] = weight[channel * width + tap] }
             }
-            for batchIndex in 0..<batch {
-                let input = x + batchIndex * length * channels
-                let output = out + batchIndex * length * channels
-                let batchState = state.map { $0 + batchIndex * channels * history }
-                // The first width - 1 steps may reach back into the state: scalar path. Every
-                // path sums bias then taps in order with fused multiply-adds, so results do
-                // not depend on how a sequence is split into calls.
-                let warmUp = min(length, history)
-                for t in 0..<warmUp {
-                    for channel in 0..<channels {
-                        var sum = bias?[channel] ?? 0
+            // The inputs before t = 0 as rows [history, channels], oldest first.
+            let past = tapMajor + width * channels
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: width) { rowBuffer in
+                guard let rows = rowBuffer.baseAddress else { return }
+                for batchIndex in 0..<batch {
+                    let input = x + batchIndex * length * channels
+                    let output = out + batchIndex * length * channels
+                    let batchState = state.map { $0 + batchIndex * channels * history }
+                    for j in 0..<history {
+                        for channel in 0..<channels {
+                            past[j * channels + channel] = batchState?[channel * history + j] ?? 0
+                        }
+                    }
+                    for t in 0..<length {
                         for tap in 0..<width {
                             let source = t - history + tap
-                            let value: Float
-                            if source >= 0 {
-                                value = input[source * channels + channel]
-                            } else if let batchState {
-                                value = batchState[channel * history + history + source]
-                            } else {
-                                value = 0
-                            }
-                            sum = sum.addingProduct(weight[channel * width + tap], value)
+                            rows[tap] = source >= 0
+                                ? input + source * channels : UnsafePointer(past + (history + source) * channels)
                         }
-                        output[t * channels + channel] = sum
+                        convolveRow(
+                            rows: rows, tapMajor: tapMajor, bias: bias, output: output + t * channels,
+                            channels: channels, width: width)
+                    }
+                    if let batchState, history > 0 {
+                        updateState(batchState, input: input, length: length, channels: channels, history: history)
                     }
                 }
-                if length > warmUp {
-                    convolveSteady(
-                        input: input, tapMajor: tapMajor, bias: bias, output: output,
-                        from: warmUp, to: length, channels: channels, width: width)
-                }
-                if let batchState, history > 0 { updateState(batchState, input: input, length: length, channels: channels, history: history) }
             }
         }
     }
 
-    /// Steps whose whole window lies inside x.
+    /// One output row: out[c] = bias[c] + Σ_tap tapMajor[tap, c] · rows[tap][c], summed in tap
+    /// order with fused multiply-adds (so results do not depend on how a sequence is split
+    /// into calls).
     @inline(__always)
-    private static func convolveSteady(
-        input: UnsafePointer<Float>, tapMajor: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        output: UnsafeMutablePointer<Float>, from: Int, to: Int, channels: Int, width: Int
+    private static func convolveRow(
+        rows: UnsafePointer<UnsafePointer<Float>>, tapMajor: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>, channels: Int, width: Int
     ) {
-        let history = width - 1
-        for t in from..<to {
-            let windowStart = input + (t - history) * channels
-            let row = output + t * channels
-            var channel = 0
+        var channel = 0
+        if width == 4 {
+            // Mamba's usual width, with the four row pointers held in registers.
+            let row0 = rows[0], row1 = rows[1], row2 = rows[2], row3 = rows[3]
+            let tap1 = tapMajor + channels, tap2 = tapMajor + 2 * channels, tap3 = tapMajor + 3 * channels
+            while channel + 8 <= channels {
+                var sum = bias.map { load8($0 + channel) } ?? SIMD8<Float>()
+                sum = sum.addingProduct(load8(tapMajor + channel), load8(row0 + channel))
+                sum = sum.addingProduct(load8(tap1 + channel), load8(row1 + channel))
+                sum = sum.addingProduct(load8(tap2 + channel), load8(row2 + channel))
+                sum = sum.addingProduct(load8(tap3 + channel), load8(row3 + channel))
+                store8(sum, output + channel)
+                channel += 8
+            }
+        } else {
             while channel + 8 <= channels {
                 var sum = bias.map { load8($0 + channel) } ?? SIMD8<Float>()
                 for tap in 0..<width {
-                    sum = sum.addingProduct(
-                        load8(tapMajor + tap * channels + channel), load8(windowStart + tap * channels + channel))
+                    sum = sum.addingProduct(load8(tapMajor + tap * channels + channel), load8(rows[tap] + channel))
                 }
-                store8(sum, row + channel)
+                store8(sum, output + channel)
                 channel += 8
             }
-            while channel < channels {
-                var sum = bias?[channel] ?? 0
-                for tap in 0..<width {
-                    sum = sum.addingProduct(tapMajor[tap * channels + channel], windowStart[tap * channels + channel])
-                }
-                row[channel] = sum
-                channel += 1
-            }
+        }
+        while channel < channels {
+            var sum = bias?[channel] ?? 0
+            for tap in 0..<width { sum = sum.addingProduct(tapMajor[tap * channels + channel], rows[tap][channel]) }
+            output[channel] = sum
+            channel += 1
         }
     }
 

@@ -69,6 +69,10 @@ import Testing
         Shape(heads: 8, kvHeads: 1, queries: 5, keys: 5, headDim: 8),  // multi-query
         Shape(heads: 4, kvHeads: 2, queries: 1, keys: 37, headDim: 16),  // decode step
         Shape(queries: 1, keys: 37, window: 8),  // decode with a sliding window
+        Shape(batch: 2, heads: 8, kvHeads: 2, queries: 1, keys: 50, headDim: 16, window: 10),  // grouped decode
+        Shape(heads: 6, kvHeads: 1, queries: 1, keys: 300, headDim: 72),  // decode over several key chunks
+        Shape(heads: 4, kvHeads: 2, queries: 1, keys: 300, headDim: 13, window: 100),  // chunks and a window
+        Shape(heads: 130, kvHeads: 130, queries: 1, keys: 5, headDim: 8),  // above maxDecodeHeads: per-head path
         Shape(queries: 40, keys: 40, window: 7),  // window smaller than keys
         Shape(queries: 9, keys: 30, headDim: 20),  // chunked prefill: queries are the last 9 positions
         Shape(queries: 150, keys: 150, headDim: 8),  // more than one query tile
@@ -105,6 +109,24 @@ import Testing
             causal: false, window: nil, scratch: &scratch)
         #expect(out.allSatisfy { $0.isFinite })
         expectClose(out, Self.reference(shape, q: q, k: k, v: v), tolerance: 1e-4, "large scores")
+    }
+
+    @Test func decodeOnlineSoftmaxIsStableAcrossChunks() {
+        // Scores rising along the keys force the running maximum to move in every chunk.
+        let keys = 200
+        var shape = Shape(heads: 2, kvHeads: 1, queries: 1, keys: keys, headDim: 8)
+        shape.causal = true
+        var random = SeededGenerator(seed: 12)
+        let q = [Float](repeating: 1, count: 16)
+        let k = (0..<keys).flatMap { j in [Float](repeating: Float(j) * 0.5, count: 8) }
+        let v = random.array(keys * 8)
+        var out = [Float](repeating: 0, count: 16)
+        var scratch = [Float](repeating: 0, count: AttentionKernel.scratchCount(queries: 1, keys: keys))
+        AttentionKernel.forward(
+            q: q, k: k, v: v, out: &out, batch: 1, heads: 2, kvHeads: 1, queries: 1, keys: keys, headDim: 8,
+            causal: true, window: nil, scratch: &scratch)
+        #expect(out.allSatisfy { $0.isFinite })
+        expectClose(out, Self.reference(shape, q: q, k: k, v: v), tolerance: 1e-4, "rising scores")
     }
 
     @Test func flopCountFollowsTheConvention() {

@@ -20,6 +20,25 @@ import Testing
         #expect(worst > 0)  // it is an approximation: a zero would mean the test is not testing
     }
 
+    @Test func decayExponentialIsAccurateForNonPositiveArguments() {
+        // The scan's exp(delta·A) with delta·A in [-86, 0], and a little above 0.
+        var worst = 0.0
+        var y: Float = -86
+        while y <= 2 {
+            let lanes = SIMD16<Float>((0..<16).map { y + Float($0) * 0.000_29 })
+            let fast = FastMath.exp2Decay(lanes * FastMath.log2e)
+            for lane in 0..<16 {
+                let exact = Foundation.exp(Double(lanes[lane]))
+                worst = max(worst, abs(Double(fast[lane]) - exact) / exact)
+            }
+            y += 0.0093
+        }
+        #expect(worst < 1e-5, "worst relative error \(worst)")
+        // Far below the range the factor is tiny and finite, not garbage.
+        let tiny = FastMath.exp2Decay(SIMD16<Float>(repeating: -1e6))
+        #expect(tiny[0] >= 0 && tiny[0] < 1e-37)
+    }
+
     @Test func exp2IsAccurateAndExactAtIntegers() {
         var worst = 0.0
         var x: Float = -30

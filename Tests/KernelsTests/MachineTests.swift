@@ -53,4 +53,14 @@ import Testing
         #expect(workspace.indices("rows", count: 10)[9] == 5)
         #expect(workspace.bytes >= 1000 * 4 + 10 * 8)
     }
+
+    @Test func largeBuffersSitOnHugePageBoundaries() {
+        let workspace = Workspace()
+        let large = workspace.floats("kv", count: 1 << 20)  // 4 MiB
+        #expect(Int(bitPattern: large) % Workspace.hugePageBytes == 0)
+        #expect(large[(1 << 20) - 1] == 0)
+        let plain = Workspace.allocate(Float.self, count: 1 << 20, hugePages: false)
+        defer { plain.deallocate() }
+        #expect(Int(bitPattern: plain) % Workspace.alignmentBytes == 0)
+    }
 }

@@ -97,6 +97,23 @@ public struct BlockGraph: Sendable {
     public var parameters: Double
     /// Model FLOPs of this layer had every token run it exactly once (dynamic depth's baseline).
     public var denseModelFlops: Double
+
+    public init(blockName: String, ops: [Op], splitRatio: Double?, routing: RoutingStats?, routesExperts: Bool,
+                expectedExecutions: Double, weightBytes: Double, kvCacheBytes: Double, ssmStateBytes: Double,
+                activationBytes: Double, parameters: Double, denseModelFlops: Double) {
+        self.blockName = blockName
+        self.ops = ops
+        self.splitRatio = splitRatio
+        self.routing = routing
+        self.routesExperts = routesExperts
+        self.expectedExecutions = expectedExecutions
+        self.weightBytes = weightBytes
+        self.kvCacheBytes = kvCacheBytes
+        self.ssmStateBytes = ssmStateBytes
+        self.activationBytes = activationBytes
+        self.parameters = parameters
+        self.denseModelFlops = denseModelFlops
+    }
 }
 
 /// One layer of the model: which template it uses.
