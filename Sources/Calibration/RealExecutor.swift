@@ -16,18 +16,22 @@ public final class RealExecutor {
     public struct Options: Sendable {
         public var steps: Int
         public var seed: UInt64?
-        /// Runs of each step before the measured one (warm caches, faulted pages, OpenBLAS buffers).
+        /// Runs of each step before the measured ones (warm caches, faulted pages, OpenBLAS buffers).
         public var warmupRuns: Int
+        /// Measured runs of each step; the one with the median latency is reported (one slow run on a
+        /// shared machine then cannot decide the result).
+        public var repeats: Int
         /// Refuse scenarios the cost model predicts to take longer than this per step on this CPU.
         public var maximumPredictedSecondsPerStep: Double
         /// Refuse scenarios whose largest op needs more than this many bytes of buffers per lane.
         public var maximumBytesPerLane: Double
 
-        public init(steps: Int = 1, seed: UInt64? = nil, warmupRuns: Int = 1, maximumPredictedSecondsPerStep: Double = 30,
+        public init(steps: Int = 1, seed: UInt64? = nil, warmupRuns: Int = 1, repeats: Int = 3, maximumPredictedSecondsPerStep: Double = 30,
                     maximumBytesPerLane: Double = 2e9) {
             self.steps = steps
             self.seed = seed
             self.warmupRuns = warmupRuns
+            self.repeats = max(1, repeats)
             self.maximumPredictedSecondsPerStep = maximumPredictedSecondsPerStep
             self.maximumBytesPerLane = maximumBytesPerLane
         }
@@ -68,19 +72,17 @@ public final class RealExecutor {
                 runner = OpRunner(lanes: cores, inputs: needed.inputs, outputs: needed.outputs, dModel: s.model.dModel)
             }
             guard let workers, let runner else { break }
-            var report: Report? = nil
-            for run in 0...options.warmupRuns {
-                let schedules = try execute(graph, workers: workers, runner: runner, laneCores: Self.laneCores(graph, cores: cores))
-                if run == options.warmupRuns {
-                    let cost = CostModel(profile: s.hardware, dtype: s.workload.dtype)
-                    var reportOptions = AnalyticEngine.Options(layerRows: step == 0, spans: step == 0)
-                    if step > 0 { reportOptions.layerRows = false }
-                    report = ReportAssembler(options: reportOptions).assemble(
-                        engine: "measured", graph: graph, scenario: s, cost: cost, prologue: schedules.prologue,
-                        epilogue: schedules.epilogue, schedules: schedules.layers, perLayer: true)
-                }
-            }
-            if let report { reports.append(report) }
+            let laneCores = Self.laneCores(graph, cores: cores)
+            for _ in 0..<options.warmupRuns { _ = try execute(graph, workers: workers, runner: runner, laneCores: laneCores) }
+            var runs: [Measured] = []
+            for _ in 0..<options.repeats { runs.append(try execute(graph, workers: workers, runner: runner, laneCores: laneCores)) }
+            runs.sort { $0.latency < $1.latency }
+            let chosen = runs[runs.count / 2]
+            let cost = CostModel(profile: s.hardware, dtype: s.workload.dtype)
+            let reportOptions = AnalyticEngine.Options(layerRows: step == 0, spans: step == 0)
+            reports.append(ReportAssembler(options: reportOptions).assemble(
+                engine: "measured", graph: graph, scenario: s, cost: cost, prologue: chosen.prologue,
+                epilogue: chosen.epilogue, schedules: chosen.layers, perLayer: true))
         }
         guard let merged = Report.merging(steps: reports) else {
             throw RefusedError(description: "\(scenario.file): no step ran")
@@ -92,6 +94,7 @@ public final class RealExecutor {
         var prologue: LayerSchedule
         var epilogue: LayerSchedule
         var layers: [LayerSchedule]
+        var latency: Double { layers.reduce(prologue.latency + epilogue.latency) { $0 + $1.latency } }
     }
 
     /// Seconds per op of a chain of `count` near-empty ops on one lane owning `cores`: what an op

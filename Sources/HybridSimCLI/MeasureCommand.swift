@@ -35,14 +35,18 @@ struct MeasureCommand: ParsableCommand {
     @Option(help: "Unmeasured runs of each step first.")
     var warmup: Int = 1
 
+    @Option(help: "Measured runs of each step; the median run is reported.")
+    var repeats: Int = 3
+
     func validate() throws {
         guard (1...10_000).contains(steps) else { throw ValidationError("--steps \(steps) is out of range; allowed: 1 to 10000.") }
         guard (0...100).contains(warmup) else { throw ValidationError("--warmup \(warmup) is out of range; allowed: 0 to 100.") }
+        guard (1...101).contains(repeats) else { throw ValidationError("--repeats \(repeats) is out of range; allowed: 1 to 101.") }
     }
 
     func run() throws {
         let scenarios = try ScenarioFiles.load(files, profile: profile)
-        let executor = RealExecutor(options: .init(steps: steps, seed: seed, warmupRuns: warmup))
+        let executor = RealExecutor(options: .init(steps: steps, seed: seed, warmupRuns: warmup, repeats: repeats))
         var reports: [Report] = []
         for scenario in scenarios {
             do { reports.append(try executor.measure(scenario)) } catch let e as RealExecutor.RefusedError {

@@ -69,7 +69,7 @@ struct RealExecutorTests {
     @Test("measures a scenario: a report with engine=measured, positive times, every op spanned, bubbles >= 0")
     func measure() throws {
         let scenario = try ScenarioLoader.decode(text: tinyCPUScenario)
-        let report = try RealExecutor(options: .init(steps: 2, warmupRuns: 0)).measure(scenario)
+        let report = try RealExecutor(options: .init(steps: 2, warmupRuns: 0, repeats: 1)).measure(scenario)
         #expect(report.engine == "measured")
         #expect(report.latencySeconds > 0)
         #expect(report.bubbleSeconds >= 0)
@@ -80,7 +80,7 @@ struct RealExecutorTests {
         for span in report.spans { #expect(span.endSeconds >= span.startSeconds) }
         // The same seeded draws as the event engine: same executed FLOPs for the first step.
         let event = try EventEngine(options: .init(steps: 1)).run(scenario).report
-        let first = try RealExecutor(options: .init(steps: 1, warmupRuns: 0)).measure(scenario)
+        let first = try RealExecutor(options: .init(steps: 1, warmupRuns: 0, repeats: 1)).measure(scenario)
         #expect(approx(first.executedFlops, event.executedFlops, rel: 1e-12))
         #expect(approx(first.modelFlops, event.modelFlops, rel: 1e-12))
     }
