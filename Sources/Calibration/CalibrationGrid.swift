@@ -13,6 +13,33 @@ enum CalibrationGrid {
         var opClass: OpClass
     }
 
+    static func shapes(quick: Bool, smoke: Bool = false) -> [Shape] {
+        let all = shapes(quick: quick)
+        guard smoke else { return all }
+        // Smoke: the overhead op and the first three shapes of each class, made small.
+        var kept: [Shape] = [all[0]]
+        for opClass in OpClass.allCases {
+            kept += all.dropFirst().filter { $0.opClass == opClass }.prefix(3).map { shrink($0) }
+        }
+        return kept
+    }
+
+    /// A shape cut down to at most about a million FLOPs and bytes (smoke mode).
+    static func shrink(_ s: Shape) -> Shape {
+        var s = s
+        switch s.kind {
+        case let .gemm(m, n, k, count): s.kind = .gemm(m: min(m, 32), n: min(n, 64), k: min(k, 64), count: count)
+        case let .attention(b, h, kv, q, k, d, c, w): s.kind = .attention(batch: b, heads: h, kvHeads: kv, queries: min(q, 32), keys: min(k, 64), headDim: d, causal: c, window: w)
+        case let .selectiveScan(b, l, d, n, dec): s.kind = .selectiveScan(batch: b, length: min(l, 32), dInner: min(d, 128), dState: n, decodeState: dec)
+        case let .conv1d(t, c, w): s.kind = .conv1d(tokens: min(t, 64), channels: min(c, 256), width: w)
+        case let .elementwise(n, f, r, w): s.kind = .elementwise(elements: min(n, 32_768), flopsPerElement: f, reads: r, writes: w)
+        case let .router(t, d, e): s.kind = .router(tokens: min(t, 64), dIn: d, outputs: e)
+        case let .gatherScatter(r, w): s.kind = .gatherScatter(rows: min(r, 64), width: w)
+        default: break
+        }
+        return s
+    }
+
     static func shapes(quick: Bool) -> [Shape] {
         var out: [Shape] = [Shape(name: "tiny.add", label: "tiny", kind: .elementwise(elements: 8, flopsPerElement: 1, reads: 2, writes: 1), opClass: .elementwise)]
         var gemms: [(Double, Double, Double)] = [(64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 512), (8, 2048, 512),

@@ -20,9 +20,12 @@ import SimModel
 public struct Calibrator {
     public struct Options: Sendable {
         public var quick: Bool
+        /// The smallest grid that exercises every step (for tests of the pipeline; its fit is not for use).
+        public var smoke: Bool
         public var name: String
-        public init(quick: Bool = false, name: String = "cpu-calibrated") {
-            self.quick = quick
+        public init(quick: Bool = false, smoke: Bool = false, name: String = "cpu-calibrated") {
+            self.quick = quick || smoke
+            self.smoke = smoke
             self.name = name
         }
     }
@@ -101,16 +104,16 @@ public struct Calibrator {
         defer { workers.shutdown() }
 
         // 1. Microbenchmarks, on pinned workers (one per core, all at once for the all-core figures).
-        let microSeconds = options.quick ? 0.15 : 0.4
+        let microSeconds = options.smoke ? 0.02 : (options.quick ? 0.15 : 0.4)
         let fmaOne = measureOnLanes(workers, lanes: [0]) { Microbenchmarks.fmaPeakFlopsPerSecond(seconds: microSeconds) }.reduce(0, +)
         let fmaAll = measureOnLanes(workers, lanes: Array(0..<cores)) { Microbenchmarks.fmaPeakFlopsPerSecond(seconds: microSeconds) }.reduce(0, +)
-        let triadMB = options.quick ? 64 : 128
+        let triadMB = options.smoke ? 8 : (options.quick ? 64 : 128)
         let bwOne = measureOnLanes(workers, lanes: [0]) { Microbenchmarks.triadBytesPerSecond(megabytes: triadMB, seconds: microSeconds) }.reduce(0, +)
         let bwAll = measureOnLanes(workers, lanes: Array(0..<cores)) { Microbenchmarks.triadBytesPerSecond(megabytes: triadMB / cores, seconds: microSeconds) }.reduce(0, +)
         guard fmaAll > 0, bwAll > 0 else { throw CalibrationError(description: "the FMA or bandwidth microbenchmark measured nothing") }
 
         // 2. The grid.
-        let grid = CalibrationGrid.shapes(quick: options.quick)
+        let grid = CalibrationGrid.shapes(quick: options.quick, smoke: options.smoke)
         let needed = grid.reduce((inputs: 0, outputs: 0)) { acc, shape in
             let r = OpRunner.requirement(shape.kind)
             return (max(acc.inputs, r.inputs), max(acc.outputs, r.outputs))
@@ -145,8 +148,9 @@ public struct Calibrator {
         let splitOverhead = cores > 1 ? max(0, tinyAll - overhead) / Double(cores - 1) : 0
         let overheads = Overheads(launch: overhead, split: splitOverhead, cores: cores)
         let executor = RealExecutor()
-        let chainOne = try executor.chainSecondsPerOp(count: 200, cores: [0], workers: workers, runner: runner)
-        let chainAll = try executor.chainSecondsPerOp(count: 200, cores: Array(0..<cores), workers: workers, runner: runner)
+        let chain = options.smoke ? 20 : 200
+        let chainOne = try executor.chainSecondsPerOp(count: chain, cores: [0], workers: workers, runner: runner)
+        let chainAll = try executor.chainSecondsPerOp(count: chain, cores: Array(0..<cores), workers: workers, runner: runner)
         let runOverhead = max(overhead, chainOne)
         let runSplitOverhead = cores > 1 ? max(0, chainAll - runOverhead) / Double(cores - 1) : 0
 
@@ -160,7 +164,7 @@ public struct Calibrator {
         profile.splitOverheadSeconds = runSplitOverhead
         let seconds = Timing.seconds(since: began)
         let yaml = ProfileWriter.yaml(profile, fits: fits, samples: samples, fmaOne: fmaOne, fmaAll: fmaAll, bwOne: bwOne, bwAll: bwAll,
-                                      overhead: overhead, quick: options.quick, seconds: seconds)
+                                      overhead: overhead, quick: options.quick, seconds: seconds, smoke: options.smoke)
         return Result(profile: profile, yaml: yaml, fits: fits, samples: samples, fmaPeakOneCore: fmaOne, fmaPeakAllCores: fmaAll,
                       bandwidthOneCore: bwOne, bandwidthAllCores: bwAll, overheadSeconds: runOverhead, seconds: seconds,
                       isolatedOverheads: overheads)
@@ -211,8 +215,8 @@ public struct Calibrator {
         // series: it gets many repetitions and its 25th percentile (low percentiles are the steadier
         // statistic on this shared machine, this-machine.md).
         let fixedCost = op.name.hasPrefix("tiny")
-        let budget = fixedCost ? 0.05 : (options.quick ? 0.05 : 0.25)
-        let maxRepetitions = fixedCost ? 201 : (options.quick ? 9 : 31)
+        let budget = options.smoke ? 0.005 : (fixedCost ? 0.05 : (options.quick ? 0.05 : 0.25))
+        let maxRepetitions = options.smoke ? 5 : (fixedCost ? 201 : (options.quick ? 9 : 31))
         _ = once()
         _ = once()
         var times: [Double] = []
@@ -259,7 +263,7 @@ public struct Calibrator {
     func fit(_ opClass: OpClass, _ samples: [Sample], overheads: Overheads, peak: Double, bandwidth: Double) throws -> ClassFit {
         let train = samples.filter { !$0.heldOut }
         let test = samples.filter(\.heldOut)
-        guard train.count >= 5 else {
+        guard train.count >= (options.smoke ? 4 : 5) else {
             throw CalibrationError(description: "only \(train.count) shapes of \(opClass.rawValue) to fit 4 parameters")
         }
         // x = [flops, bytes, share]; parameters [e, h, m, hb]; weights 1/t^2 (relative errors).

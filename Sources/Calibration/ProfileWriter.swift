@@ -26,7 +26,7 @@ enum ProfileWriter {
     }
 
     static func yaml(_ p: HardwareProfile, fits: [Calibrator.ClassFit], samples: [Calibrator.Sample], fmaOne: Double, fmaAll: Double,
-                     bwOne: Double, bwAll: Double, overhead: Double, quick: Bool, seconds: Double) -> String {
+                     bwOne: Double, bwAll: Double, overhead: Double, quick: Bool, seconds: Double, smoke: Bool = false) -> String {
         let date = ISO8601DateFormatter().string(from: Date())
         let peak = p.peakFlops[.fp32] ?? 0
         var lines: [String] = [
@@ -61,7 +61,7 @@ enum ProfileWriter {
             "  split_overhead_s: \(quoted("\(how): the same chain split over every core, less the one-core time, per extra core (waking and joining the parts)"))",
             "  efficiency: \(quoted("fitted by GSL nonlinear least squares (gsl_multifit_nlinear trust region) per op class; see fit:"))",
             "provenance:",
-            "  written_by: \(quoted("hybridsim calibrate\(quick ? " --quick" : "")"))",
+            "  written_by: \(quoted("hybridsim calibrate\(smoke ? " --smoke (a pipeline check: this fit is not for predictions)" : (quick ? " --quick" : ""))"))",
             "  date: \(quoted(date))",
             "  cpu_model: \(quoted(CalibrationHost.cpuModel))",
             "  cores: \(quoted(String(p.computeUnits)))",

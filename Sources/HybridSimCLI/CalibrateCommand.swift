@@ -21,6 +21,9 @@ struct CalibrateCommand: ParsableCommand {
     @Flag(help: "Fewer shapes and repetitions (about 30 s).")
     var quick = false
 
+    @Flag(help: "A minimal grid that runs every step in seconds even in a debug build: checks the pipeline; its fit is not for predictions (said in the profile's provenance).")
+    var smoke = false
+
     @Option(help: "Also write every timed shape, measured and predicted, as CSV.")
     var samples: String?
 
@@ -34,7 +37,7 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let calibrator = Calibrator(options: .init(quick: quick, name: name))
+        let calibrator = Calibrator(options: .init(quick: quick, smoke: smoke, name: name))
         let interactive = isatty(STDERR_FILENO) != 0
         var lastPrinted = 0
         let result: Calibrator.Result
