@@ -19,11 +19,15 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Benchmarks: the analytic engine, then the event engine beside SimPy (installed from PyPI into .venv-bench).
+# Benchmarks: the analytic engine; the event engine beside SimPy (installed from PyPI into .venv-bench);
+# the real kernels against this machine's measured FMA peak and bandwidth.
 bench: setup .venv-bench/bin/python
-	$(SWIFT) build -c release --product AnalyticBenchmark --product EventBenchmark
+	$(SWIFT) build -c release --product AnalyticBenchmark
+	$(SWIFT) build -c release --product EventBenchmark
+	$(SWIFT) build -c release --product KernelBenchmark
 	$(SWIFT) run -c release AnalyticBenchmark
 	HYBRIDSIM_PYTHON=$(CURDIR)/.venv-bench/bin/python $(SWIFT) run -c release EventBenchmark
+	$(SWIFT) run -c release KernelBenchmark
 
 .venv-bench/bin/python:
 	python3 -m venv .venv-bench
