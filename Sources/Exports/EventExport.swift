@@ -18,6 +18,31 @@ public enum EventExport {
         return table.text
     }
 
+    /// The same Chrome trace from reports' spans (the real executor's measured times, its first step).
+    public static func timelineJSON(reports: [(scenario: String, report: Report)]) throws -> String {
+        var events: [[String: Any]] = []
+        for (pid, run) in reports.enumerated() {
+            events.append(["name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": ["name": "\(run.scenario) (\(run.report.engine))"]])
+            let laneNames = run.report.lanes.map(\.name)
+            for (tid, lane) in laneNames.enumerated() {
+                events.append(["name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": ["name": lane]])
+                events.append(["name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid, "args": ["sort_index": tid]])
+            }
+            for span in run.report.spans {
+                for lane in span.lanes {
+                    guard let tid = laneNames.firstIndex(of: lane) else { continue }
+                    events.append([
+                        "name": span.op, "cat": span.opClass, "ph": "X", "pid": pid, "tid": tid,
+                        "ts": span.startSeconds * 1e6, "dur": (span.endSeconds - span.startSeconds) * 1e6,
+                        "args": ["layer": span.layer, "block": span.block, "flops": span.flops, "bytes": span.bytes],
+                    ])
+                }
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: ["traceEvents": events, "displayTimeUnit": "ns"], options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
     /// Chrome trace (opens in Perfetto or chrome://tracing): one process per scenario, one track
     /// (thread) per lane, one complete ("X") slice per op and lane it holds, times in microseconds,
     /// FLOPs and bytes in the slice's args.

@@ -13,7 +13,7 @@ struct MeasureCommand: ParsableCommand {
         discussion: """
         Each compute lane is a thread pinned to its own core; ops on separate lanes really overlap and idle \
         bubbles are really measured. MoE loads and skip decisions use the same seeded draws as the event engine. \
-        Writes the same summary.csv, layers.csv and report.json as `run`. Scenarios must use a CPU profile and be \
+        Writes the same summary.csv, layers.csv, report.json and timeline.json (the first step) as `run`. Scenarios must use a CPU profile and be \
         small enough to run in seconds.
         """)
 
@@ -54,12 +54,18 @@ struct MeasureCommand: ParsableCommand {
             }
         }
         var files: [(path: String, contents: String)] = []
+        func timeline(_ dir: String, _ pairs: [(Scenario, Report)]) throws -> (path: String, contents: String) {
+            ((dir as NSString).appendingPathComponent("timeline.json"),
+             try EventExport.timelineJSON(reports: pairs.map { (scenario: $0.0.name, report: $0.1) }))
+        }
         if let out {
             files += try ReportExport.files(in: out, reports: reports, scenarios: scenarios)
+            files.append(try timeline(out, Array(zip(scenarios, reports))))
         } else {
             for (s, r) in zip(scenarios, reports) {
-                files += try ReportExport.files(in: ((("results" as NSString).appendingPathComponent(s.name)) as NSString).appendingPathComponent("measured"),
-                                                reports: [r], scenarios: [s])
+                let dir = ((("results" as NSString).appendingPathComponent(s.name)) as NSString).appendingPathComponent("measured")
+                files += try ReportExport.files(in: dir, reports: [r], scenarios: [s])
+                files.append(try timeline(dir, [(s, r)]))
             }
         }
         for r in reports { print(TableFormat.summary(r)) }

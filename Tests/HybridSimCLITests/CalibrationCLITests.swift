@@ -32,6 +32,10 @@ struct CalibrationCLITests {
         #expect(summary.contains("tiny-cpu,measured,generic-cpu,prefill,1,64,fp32"))
         #expect(FileManager.default.fileExists(atPath: ws.path("m/layers.csv")))
         #expect(FileManager.default.fileExists(atPath: ws.path("m/report.json")))
+        let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ws.path("m/timeline.json")))) as? [String: Any]
+        let events = try #require(trace?["traceEvents"] as? [[String: Any]])
+        #expect(events.contains { ($0["ph"] as? String) == "X" })
+        #expect(events.filter { ($0["name"] as? String) == "thread_name" }.count == 2, "one track per lane")
     }
 
     @Test("measure refuses a GPU profile and a scenario too large to measure: status 2, the file named, nothing written")
