@@ -32,6 +32,10 @@ let package = Package(
         .target(name: "SimModel", dependencies: ["SimMath", .product(name: "Yams", package: "Yams")]),
         .target(name: "SimEngines", dependencies: ["SimModel", "SimMath"]),
         .target(name: "Exports", dependencies: ["SimModel", "SimEngines"]),
+        // Design-space sweeps: the sweep spec, point generation, parallel evaluation, resume, shards, search.
+        .target(name: "Sweeps", dependencies: ["SimModel", "SimEngines", "SimMath", .product(name: "Yams", package: "Yams")]),
+        // SVG figures drawn straight from the CSVs (no Python needed).
+        .target(name: "Plots"),
         // Real CPU kernels (OpenBLAS GEMM, attention, selective scan, conv, norms, MoE and FFF routing),
         // timing and thread pinning. Knows nothing of the op graph.
         // AVX2 + FMA code generation (-Xcc flags set the target features Swift's code generator uses;
@@ -50,7 +54,7 @@ let package = Package(
         .target(
             name: "HybridSimCLI",
             dependencies: [
-                "SimModel", "SimEngines", "Exports", "Calibration",
+                "SimModel", "SimEngines", "Exports", "Calibration", "Sweeps", "Plots",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +76,8 @@ let package = Package(
         ),
         .testTarget(name: "SimMathTests", dependencies: ["SimMath"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SimModel", "SimEngines"]),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Kernels", "SimModel", "SimEngines", "SimMath"]),
         .testTarget(name: "SimModelTests", dependencies: ["SimModel", "SimMath"]),
         .testTarget(name: "SimEnginesTests", dependencies: ["SimEngines", "SimModel", "SimMath"]),
