@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "SimEngines", dependencies: ["SimModel", "SimMath"]),
         .target(name: "Exports", dependencies: ["SimModel", "SimEngines"]),
         // Design-space sweeps: the sweep spec, point generation, parallel evaluation, resume, shards, search.
-        .target(name: "Sweeps", dependencies: ["SimModel", "SimEngines", "SimMath", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Sweeps", dependencies: ["SimModel", "SimEngines", "SimMath", "Exports", .product(name: "Yams", package: "Yams")]),
         // SVG figures drawn straight from the CSVs (no Python needed).
         .target(name: "Plots"),
         // Real CPU kernels (OpenBLAS GEMM, attention, selective scan, conv, norms, MoE and FFF routing),

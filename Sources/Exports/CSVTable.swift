@@ -19,7 +19,7 @@ public struct CSVTable: Sendable {
         return out
     }
 
-    static func line(_ fields: [String]) -> String {
+    public static func line(_ fields: [String]) -> String {
         fields.map(quote).joined(separator: ",") + "\n"
     }
 

@@ -5,7 +5,8 @@ import Foundation
 /// Every key is documented in the README's "Scenario schema" section. Unknown keys, wrong
 /// types and impossible values are ``InputError``s naming the file, line and key path.
 public enum ScenarioLoader {
-    static let topKeys = ["schema_version", "name", "description", "seed", "hardware", "model", "workload"]
+    /// `sweep` is read by the Sweeps module (`hybridsim sweep`); `run` evaluates the base scenario.
+    static let topKeys = ["schema_version", "name", "description", "seed", "hardware", "model", "workload", "sweep"]
     static let modelKeys = ["d_model", "vocab", "include_embedding", "blocks", "layers", "dynamic_depth"]
     static let blockKeys = ["mixer", "mlp"]
     static let attentionKeys = ["type", "heads", "kv_heads", "head_dim", "causal", "window"]
@@ -34,7 +35,7 @@ public enum ScenarioLoader {
         return try decode(root, defaultName: stem, directory: directory)
     }
 
-    public static func decode(_ root: YAMLNode, defaultName: String, directory: String) throws -> Scenario {
+    public static func decode(_ root: YAMLNode, defaultName: String, directory: String, hardware resolved: HardwareProfile? = nil) throws -> Scenario {
         let map = try root.mapping(allowed: topKeys)
         if let versionNode = map["schema_version"] {
             let version = try versionNode.int(allowed: "1")
@@ -50,7 +51,9 @@ public enum ScenarioLoader {
         }
         let description = try map["description"]?.string() ?? ""
         let seed = try map["seed"].map { UInt64(try $0.int(in: 0...Int.max, allowed: "a whole number from 0 to \(Int.max)")) } ?? 1
-        let hardware = try HardwareProfileLoader.resolve(map.required("hardware", allowed: "a built-in profile name, a path to a profile YAML, or an inline mapping"), relativeTo: directory)
+        // A caller that evaluates many variants of one scenario resolves the profile once.
+        let hardwareNode = try map.required("hardware", allowed: "a built-in profile name, a path to a profile YAML, or an inline mapping")
+        let hardware = try resolved ?? HardwareProfileLoader.resolve(hardwareNode, relativeTo: directory)
         let workload = try decodeWorkload(map.required("workload"), hardware: hardware)
         let model = try decodeModel(map.required("model"), hardware: hardware)
         return Scenario(name: name, description: description, file: root.file, hardware: hardware, model: model,

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import SimModel
+import Sweeps
+
+/// `hybridsim sweep FILE --out DIR`: evaluate every point of a scenario's `sweep:` section.
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Evaluate a scenario's sweep (grid, zipped axes, random or Latin-hypercube sampling) into sweep.csv.",
+        discussion: """
+        Writes DIR/sweep.csv (one row per valid point, in point order: the point number, the swept keys, then the \
+        summary columns of `run`) and DIR/invalid.csv (points whose scenario is not valid, with the reason: reported \
+        and skipped, not fatal). The output is identical for any --jobs. Completed rows are written out atomically \
+        every few seconds; --resume continues a killed sweep without losing or repeating points. --shard K/N \
+        evaluates the points whose number modulo N is K; `hybridsim merge` joins shards into the same sweep.csv a \
+        single run writes.
+        """)
+
+    @Argument(help: "A scenario YAML file with a `sweep:` section.")
+    var file: String
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Option(help: "Engine: analytic or event.")
+    var engine: String = "analytic"
+
+    @Option(help: "Parallel jobs (default: the number of cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Steps per point (decode steps or batches).")
+    var steps: Int = 1
+
+    @Flag(help: "Keep the rows already in DIR/sweep.csv and evaluate only the rest.")
+    var resume = false
+
+    @Option(help: "Evaluate shard K of N (K from 0 to N-1), e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.")
+    var shard: String?
+
+    func validate() throws {
+        guard ["analytic", "event"].contains(engine) else { throw ValidationError("--engine \(engine) is not known; allowed: analytic, event.") }
+        guard (1...1024).contains(jobs) else { throw ValidationError("--jobs \(jobs) is out of range; allowed: 1 to 1024.") }
+        guard (1...100_000).contains(steps) else { throw ValidationError("--steps \(steps) is out of range; allowed: 1 to 100000.") }
+        if let shard { _ = try Self.parseShard(shard) }
+    }
+
+    static func parseShard(_ text: String) throws -> (index: Int, count: Int) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 0, k < n else {
+            throw ValidationError("--shard \(text) is not K/N with 0 <= K < N (e.g. 3/8).")
+        }
+        return (k, n)
+    }
+
+    func run() throws {
+        let shardValue = try shard.map(Self.parseShard)
+        let runner: SweepRunner
+        do {
+            runner = try SweepRunner(file: file, options: .init(jobs: jobs, engine: engine == "event" ? .event : .analytic, steps: steps,
+                                                                resume: resume, shard: shardValue))
+        } catch let e as InputError { throw e }
+        let interactive = isatty(STDERR_FILENO) != 0
+        let printer = ProgressPrinter(interactive: interactive)
+        let summary: SweepRunner.Summary
+        do {
+            summary = try runner.run(out: out) { done, total, seconds in printer.show(done: done, total: total, seconds: seconds) }
+        } catch let e as SweepRunner.SweepError {
+            throw CLIError(e.description, exitCode: 2)
+        }
+        printer.finish()
+        let rate = summary.seconds > 0 ? Double(summary.evaluated) / summary.seconds : 0
+        print(String(format: "%d points (%d evaluated, %d kept from before, %d invalid) in %.2f s, %.0f points/s; wrote %@/sweep.csv%@",
+                     summary.points, summary.evaluated, summary.resumed, summary.invalid, summary.seconds, rate, out,
+                     summary.invalid > 0 ? " and invalid.csv" : ""))
+    }
+}
+
+/// A progress line on stderr: points done, rate, time left (redrawn in place on a terminal).
+final class ProgressPrinter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let interactive: Bool
+    private var lastShown = -1.0
+    private var drew = false
+
+    init(interactive: Bool) { self.interactive = interactive }
+
+    func show(done: Int, total: Int, seconds: Double) {
+        lock.lock(); defer { lock.unlock() }
+        guard seconds - lastShown >= (interactive ? 0.1 : 5) || done == total else { return }
+        lastShown = seconds
+        let rate = seconds > 0 ? Double(done) / seconds : 0
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let width = 30, filled = total > 0 ? done * width / total : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let text = String(format: "[%@] %d/%d points, %.0f/s, %.0f s left", bar, done, total, rate, left)
+        FileHandle.standardError.write(Data((interactive ? "\r" + text + "\u{1B}[K" : text + "\n").utf8))
+        drew = true
+    }
+
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        if interactive && drew { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// `hybridsim merge DIR... --out DIR`: join shard outputs.
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Join the sweep.csv of several shards into one, identical to a single run's.")
+
+    @Argument(help: "Shard output folders.")
+    var directories: [String]
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    func run() throws {
+        do {
+            let n = try SweepRunner.merge(directories: directories, out: out)
+            print("merged \(n) points from \(directories.count) folders into \(out)/sweep.csv")
+        } catch let e as SweepRunner.SweepError {
+            throw CLIError(e.description, exitCode: 2)
+        }
+    }
+}
