@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+@testable import Sweeps
+import SimModel
+
+func sweepFile(_ sweep: String, extraBlock: String = "") throws -> String {
+    let text = """
+    schema_version: 1
+    name: sweep-test
+    hardware: nvidia-h100-sxm
+    workload: {phase: prefill, batch: 2, seq_len: 512, dtype: bf16}
+    model:
+      d_model: 256
+      vocab: 1000
+      blocks:
+        hyb:
+          mixer: {type: hybrid, layout: split, split: 0.5, placement: same_lane,
+                  attention: {heads: 4, kv_heads: 2, head_dim: 64}, ssm: {variant: mamba1, d_state: 16}}
+          mlp: {type: moe, experts: 8, top_k: 2, expert_ffn_dim: 256}
+      layers: {pattern: [hyb], repeat: 4}
+    \(sweep)
+    """
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sweeps-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let path = dir.appendingPathComponent("s.yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+func tempDir() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("sweep-out-\(UUID().uuidString)").path }
+
+let gridSweep = """
+sweep:
+  axes:
+    - {key: model.blocks.hyb.mixer.split, range: {from: 0.2, to: 0.8, count: 4}}
+    - {key: workload.seq_len, range: {from: 256, to: 2048, count: 4, scale: log, integer: true}}
+    - zip:
+        - {key: workload.batch, values: [1, 2, 4]}
+        - {key: model.blocks.hyb.mlp.top_k, values: [1, 2, 9]}
+"""
+
+@Suite("Sweep spec and points")
+struct SweepSpecTests {
+    @Test("grid: cartesian product over groups, zipped axes move together, last axis fastest")
+    func grid() throws {
+        let runner = try SweepRunner(file: try sweepFile(gridSweep), options: .init())
+        let points = try runner.spec.allPoints()
+        #expect(points.count == 4 * 4 * 3)
+        #expect(runner.spec.keys == ["model.blocks.hyb.mixer.split", "workload.seq_len", "workload.batch", "model.blocks.hyb.mlp.top_k"])
+        #expect(points[0].values == ["0.2", "256", "1", "1"])
+        #expect(points[1].values == ["0.2", "256", "2", "2"])
+        #expect(points[3].values == ["0.2", "512", "1", "1"], "log range 256..2048 in 4 steps: 256, 512, 1024, 2048")
+        #expect(Set(points.map(\.index)) == Set(0..<48))
+    }
+
+    @Test("latin hypercube: each axis's strata are all hit once; random and LHS are reproducible by seed")
+    func sampling() throws {
+        let sweep = """
+        sweep:
+          axes:
+            - {key: model.blocks.hyb.mixer.split, range: {from: 0.0, to: 1.0}}
+            - {key: workload.seq_len, range: {from: 256, to: 4096, scale: log, integer: true}}
+          sample: {method: latin_hypercube, points: 20, seed: 5}
+        """
+        let runner = try SweepRunner(file: try sweepFile(sweep), options: .init())
+        let a = try runner.spec.allPoints(), b = try runner.spec.allPoints()
+        #expect(a == b)
+        let strata = Set(a.compactMap { Double($0.values[0]) }.map { Int($0 * 20) })
+        #expect(strata.count == 20, "one point in each of the 20 strata of the split")
+    }
+
+    @Test("bad sweep sections are InputErrors naming the key: zip lengths, duplicate keys, log through zero, points on a grid")
+    func badSpecs() throws {
+        let cases = [
+            "sweep:\n  axes:\n    - zip:\n        - {key: workload.batch, values: [1, 2]}\n        - {key: workload.seq_len, values: [1]}",
+            "sweep:\n  axes:\n    - {key: workload.batch, values: [1]}\n    - {key: workload.batch, values: [2]}",
+            "sweep:\n  axes:\n    - {key: workload.batch, range: {from: 0, to: 4, scale: log}}",
+            "sweep:\n  axes:\n    - {key: workload.batch, values: [1]}\n  sample: {method: grid, points: 3}",
+            "sweep:\n  axes:\n    - {key: workload.batch, valuez: [1]}",
+        ]
+        for text in cases {
+            #expect(throws: InputError.self, "\(text)") { _ = try SweepRunner(file: try sweepFile(text), options: .init()) }
+        }
+    }
+}
+
+@Suite("Sweep runs")
+struct SweepRunTests {
+    @Test("invalid points (top_k 9 > 8 experts) are reported in invalid.csv and skipped")
+    func invalid() throws {
+        let file = try sweepFile(gridSweep), out = tempDir()
+        let summary = try SweepRunner(file: file, options: .init()).run(out: out)
+        #expect(summary.invalid == 16, "the zip's third value (top_k 9) is invalid at every grid point")
+        let invalid = try String(contentsOfFile: out + "/invalid.csv", encoding: .utf8)
+        #expect(invalid.contains("top_k 9 is more than the 8 experts"))
+        let rows = try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 1 + 32)
+    }
+
+    @Test("identical output for any --jobs; shards merge into the single run's file; resume loses and repeats nothing")
+    func determinism() throws {
+        let file = try sweepFile(gridSweep)
+        let one = tempDir(), two = tempDir()
+        _ = try SweepRunner(file: file, options: .init(jobs: 1)).run(out: one)
+        _ = try SweepRunner(file: file, options: .init(jobs: 3)).run(out: two)
+        let reference = try Data(contentsOf: URL(fileURLWithPath: one + "/sweep.csv"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: two + "/sweep.csv")) == reference)
+        let shards = (0..<3).map { _ in tempDir() }
+        for (k, dir) in shards.enumerated() { _ = try SweepRunner(file: file, options: .init(shard: (k, 3))).run(out: dir) }
+        let merged = tempDir()
+        _ = try SweepRunner.merge(directories: shards, out: merged)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: merged + "/sweep.csv")) == reference)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: merged + "/invalid.csv")) == Data(contentsOf: URL(fileURLWithPath: one + "/invalid.csv")))
+        // A killed run: the first ten rows survived.
+        let partial = tempDir()
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        let lines = String(decoding: reference, as: UTF8.self).split(separator: "\n").prefix(11)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: partial + "/sweep.csv", atomically: true, encoding: .utf8)
+        let resumed = try SweepRunner(file: file, options: .init(resume: true)).run(out: partial)
+        #expect(resumed.resumed == 10)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: partial + "/sweep.csv")) == reference)
+    }
+
+    @Test("resume refuses a sweep.csv with other columns")
+    func resumeOtherColumns() throws {
+        let file = try sweepFile(gridSweep), out = tempDir()
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try "point,x\n0,1\n".write(toFile: out + "/sweep.csv", atomically: true, encoding: .utf8)
+        #expect(throws: SweepRunner.SweepError.self) { _ = try SweepRunner(file: file, options: .init(resume: true)).run(out: out) }
+    }
+}
+
+@Suite("Optimizer")
+struct OptimizerTests {
+    @Test("the optimum beats or equals every grid point, Brent refines a continuous axis, constraints hold")
+    func optimum() throws {
+        let sweep = """
+        sweep:
+          axes:
+            - {key: model.blocks.hyb.mixer.split, range: {from: 0.05, to: 0.95, count: 5}}
+            - {key: workload.seq_len, values: [512, 2048]}
+        """
+        let runner = try SweepRunner(file: try sweepFile(sweep), options: .init())
+        let outcome = try Optimizer(runner: runner).run(objective: .init(metric: "latency_s", maximize: false), constraints: [])
+        let best = try #require(outcome.best)
+        let gridSplits = runner.spec.axes[0].gridValues
+        let gridLatencies = outcome.evaluated.filter { gridSplits.contains($0.values[0]) }.compactMap { $0.metrics["latency_s"] }
+        #expect(gridLatencies.count == 10)
+        #expect((best.metrics["latency_s"] ?? .infinity) <= (gridLatencies.min() ?? 0))
+        #expect(outcome.evaluations > 10, "Brent evaluated points between the grid values")
+        let limit = try Optimizer.Constraint.parse("seq_len<=600", columns: Optimizer.metricColumns)
+        let constrained = try Optimizer(runner: runner).run(objective: .init(metric: "tokens_per_s", maximize: true), constraints: [limit])
+        #expect(constrained.best?.values[1] == "512")
+        #expect(throws: Optimizer.OptimizeError.self) { _ = try Optimizer.Constraint.parse("nonsense<=1", columns: Optimizer.metricColumns) }
+    }
+
+    @Test("Pareto front: no point on it is dominated by any feasible point")
+    func pareto() {
+        func e(_ a: Double, _ b: Double) -> Optimizer.Evaluated { .init(values: ["\(a)"], metrics: ["x": a, "y": b], row: [], feasible: true) }
+        let points = [e(1, 5), e(2, 3), e(3, 4), e(4, 1), e(2, 6), e(5, 1)]
+        let front = Optimizer.paretoFront(points, x: .init(metric: "x", maximize: false), y: .init(metric: "y", maximize: false))
+        #expect(front.map { $0.metrics["x"] ?? 0 } == [1, 2, 4])
+        let maxFront = Optimizer.paretoFront(points, x: .init(metric: "x", maximize: true), y: .init(metric: "y", maximize: true))
+        #expect(maxFront.map { $0.metrics["x"] ?? 0 } == [2, 3, 5])
+    }
+}
