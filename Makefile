@@ -28,6 +28,9 @@ bench: setup .venv-bench/bin/python
 	$(SWIFT) run -c release AnalyticBenchmark
 	HYBRIDSIM_PYTHON=$(CURDIR)/.venv-bench/bin/python $(SWIFT) run -c release EventBenchmark
 	$(SWIFT) run -c release KernelBenchmark
+	$(SWIFT) build -c release --product hybridsim
+	@echo "sweep benchmark: 100,000 points of a 32-layer hybrid, 2 jobs, CSV included (target: under 10 s)"
+	.build/release/hybridsim sweep Benchmarks/sweep/sweep-100k.yaml --out .build/sweep-benchmark --jobs 2
 
 .venv-bench/bin/python:
 	python3 -m venv .venv-bench
