@@ -15,9 +15,13 @@ build: setup
 quickstart: build
 	$(SWIFT) run -c release hybridsim run $(SCENARIO)
 
+# The tests: Swift suites (notebook fixtures validated with nbformat from .venv-notebooks), then the
+# notebook export end to end: quickstart -> export notebook -> nbformat validation -> nbconvert execution.
 test: setup
+	@bash scripts/notebooks.sh --venv-only
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	HYBRIDSIM_PYTHON=$(CURDIR)/.venv-notebooks/bin/python $(SWIFT) test --skip-build
+	@bash scripts/notebooks.sh
 
 # Benchmarks: the analytic engine; the event engine beside SimPy (installed from PyPI into .venv-bench);
 # the real kernels against this machine's measured FMA peak and bandwidth.
