@@ -164,12 +164,12 @@ public struct SweepRunner: @unchecked Sendable {
             }
         }
         let resumed = points.filter { done[$0.index] != nil }.count
-        let todo = points.filter { done[$0.index] == nil }
+        let pending = points.filter { done[$0.index] == nil }
 
         let state = SweepState(total: points.count, already: resumed)
         for (k, v) in done { state.rows[k] = v }
-        let chunk = max(1, min(256, todo.count / (options.jobs * 8) + 1))
-        let chunks = stride(from: 0, to: todo.count, by: chunk).map { todo[$0..<min(todo.count, $0 + chunk)] }
+        let chunk = max(1, min(256, pending.count / (options.jobs * 8) + 1))
+        let chunks = stride(from: 0, to: pending.count, by: chunk).map { pending[$0..<min(pending.count, $0 + chunk)] }
         let writeCheckpoint: @Sendable () -> Void = { [header] in
             let began = Date()
             let text = state.csv(header: header)
@@ -204,7 +204,7 @@ public struct SweepRunner: @unchecked Sendable {
         if state.invalidCount > 0 || FileManager.default.fileExists(atPath: invalidPath) {
             try AtomicFile.write(state.invalidCSV(header: invalidHeader), to: invalidPath)
         }
-        return Summary(points: points.count, evaluated: todo.count, resumed: resumed, invalid: state.invalidCount,
+        return Summary(points: points.count, evaluated: pending.count, resumed: resumed, invalid: state.invalidCount,
                        seconds: Date().timeIntervalSince(started))
     }
 
