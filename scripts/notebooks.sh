@@ -21,7 +21,6 @@ PACKAGES=(nbformat==5.11.1 nbconvert==7.17.2 nbclient==0.11.0 ipykernel==7.4.0 p
 fail() { echo "notebooks: FAILED: $*" >&2; exit 1; }
 say() { echo "notebooks: $*"; }
 
-[ -x "$HYBRIDSIM" ] || fail "no hybridsim binary at $HYBRIDSIM; build it (swift build --product hybridsim) or set HYBRIDSIM"
 
 # The virtual environment, with exactly the pinned packages (a stamp file records what was installed).
 if [ ! -x "$VENV/bin/python" ]; then
@@ -39,6 +38,7 @@ PYTHON="$VENV/bin/python"
 # `--venv-only`: just make the environment (make test does this before the Swift tests, which then
 # validate their fixture notebooks with it through HYBRIDSIM_PYTHON).
 if [ "${1:-}" = "--venv-only" ]; then say "ready: $PYTHON"; exit 0; fi
+[ -x "$HYBRIDSIM" ] || fail "no hybridsim binary at $HYBRIDSIM; build it (swift build --product hybridsim) or set HYBRIDSIM"
 # Matplotlib's font cache and Jupyter's runtime files stay inside the venv.
 export MPLCONFIGDIR="$PWD/$VENV/mplconfig" JUPYTER_RUNTIME_DIR="$PWD/$VENV/jupyter-runtime"
 export JUPYTER_PLATFORM_DIRS=1
