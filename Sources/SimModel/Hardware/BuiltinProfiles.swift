@@ -187,6 +187,6 @@ public enum BuiltinProfiles {
       efficiency.gemm.peak: "shared/reference/this-machine.md: OpenBLAS sgemm one thread 72-76 GFLOP/s = about 78% of the FMA peak"
       efficiency.scan.peak: "shared/reference/this-machine.md: plain C selective scan 1.8-6.8 GFLOP/s of 96 (exp-bound); 0.1 is an assumption between the two"
       launch_overhead_s: "modelling assumption: per-op dispatch cost of a CPU runtime; replace by calibration"
-      efficiency: "half sizes and the other curves: modelling assumptions (an op's fixed floor half_size/(peak x efficiency) about 2 us); `hybridsim calibrate` will fit them on this machine"
+      efficiency: "half sizes and the other curves: modelling assumptions (an op's fixed floor half_size/(peak x efficiency) about 2 us); `hybridsim calibrate` fits them on this machine"
     """
 }
