@@ -5,7 +5,7 @@ import SimModel
 /// Runs one op (or one lane's part of it) with the real kernels, on buffers owned by that lane.
 ///
 /// Shapes come from the op's kind, rounded up to whole rows. An op split over P lanes gives each
-/// part 1/P of its rows (GEMM: M rows, or whole groups when there are several; attention: heads;
+/// part 1/P of its rows (GEMM: M rows, or whole groups when there are several; attention: sequences, or KV groups when there is a single sequence;
 /// scan and conv: channels; elementwise: elements; routers and gathers: tokens). Elementwise ops
 /// run the kernel their name says (`norm` → RMSNorm, `.swiglu` → SiLU·up, `.gelu`, `fusion.mean`,
 /// `fusion.gate_mix`, else an add). Mamba-2's SSD is run as a selective scan over its
@@ -140,30 +140,18 @@ final class OpRunner: @unchecked Sendable {
         case let .attention(batch, heads, kvHeads, queries, keys, headDim, causal, window):
             let b = Self.whole(batch), q = Self.whole(queries), k = Self.whole(keys)
             guard b > 0, q > 0, k > 0 else { return }
-            // Split by KV-head groups when there are enough, else by sequences.
             let group = heads / max(1, kvHeads)
             let kOffset = b * q * heads * headDim, vOffset = kOffset + b * k * kvHeads * headDim
             let scratch = output + b * q * heads * headDim
-            if kvHeads >= parts {
-                // Each part takes whole KV groups: run them as separate calls on strided views is not
-                // supported by the kernel's layout, so parts split the sequences instead when b >= parts.
-                let seqs = Self.chunk(b, part, parts)
-                if b >= parts {
-                    guard seqs.count > 0 else { return }
-                    AttentionKernel.forward(q: input + seqs.start * q * heads * headDim, k: input + kOffset + seqs.start * k * kvHeads * headDim,
-                                            v: input + vOffset + seqs.start * k * kvHeads * headDim,
-                                            out: output + seqs.start * q * heads * headDim, batch: seqs.count, heads: heads,
-                                            kvHeads: kvHeads, queries: q, keys: k, headDim: headDim, causal: causal, window: window,
-                                            scratch: scratch)
-                } else {
-                    // One sequence: give each part a share of the KV groups (same work, separate buffers).
-                    let mine = Self.chunk(kvHeads, part, parts)
-                    guard mine.count > 0 else { return }
-                    AttentionKernel.forward(q: input, k: input + kOffset, v: input + vOffset, out: output, batch: b,
-                                            heads: mine.count * group, kvHeads: mine.count, queries: q, keys: k, headDim: headDim,
-                                            causal: causal, window: window, scratch: scratch)
-                }
+            if b < parts && kvHeads >= parts {
+                // Fewer sequences than parts: each part takes a share of the KV groups (same work, separate buffers).
+                let mine = Self.chunk(kvHeads, part, parts)
+                guard mine.count > 0 else { return }
+                AttentionKernel.forward(q: input, k: input + kOffset, v: input + vOffset, out: output, batch: b,
+                                        heads: mine.count * group, kvHeads: mine.count, queries: q, keys: k, headDim: headDim,
+                                        causal: causal, window: window, scratch: scratch)
             } else {
+                // Otherwise each part takes a share of the sequences.
                 let seqs = Self.chunk(b, part, parts)
                 guard seqs.count > 0 else { return }
                 AttentionKernel.forward(q: input + seqs.start * q * heads * headDim, k: input + kOffset + seqs.start * k * kvHeads * headDim,

@@ -148,10 +148,9 @@ public final class RealExecutor {
     func execute(_ block: BlockGraph, laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> LayerSchedule {
         let n = block.ops.count
         var busy = [Double](repeating: 0, count: laneCount)
-        var flops = busy, bytes = busy
         var starts = [Double](repeating: .infinity, count: n), ends = [Double](repeating: 0, count: n)
         guard n > 0 else {
-            return LayerSchedule(latency: 0, busy: busy, flops: flops, bytes: bytes, starts: [], ends: [], totalFlops: 0, totalModelFlops: 0)
+            return LayerSchedule(block: block, laneCount: laneCount, latency: 0, busy: busy, starts: [], ends: [])
         }
         var opLanes: [[Int]] = block.ops.map { op in (0..<laneCount).filter { op.laneMask & (UInt64(1) << UInt64($0)) != 0 } }
         for i in 0..<n where opLanes[i].isEmpty { opLanes[i] = [0] }
@@ -194,14 +193,10 @@ public final class RealExecutor {
             partsLeft[c.op] -= 1
             guard partsLeft[c.op] == 0 else { return }
             finished += 1
-            let op = block.ops[c.op]
-            let share = Double(opLanes[c.op].count)
             for lane in opLanes[c.op] {
                 // A lane is busy for the op's whole interval, first part's start to last part's end.
                 busy[lane] += ends[c.op] - starts[c.op]
                 laneBusy[lane] = false
-                flops[lane] += op.flops * op.weight / share
-                bytes[lane] += op.bytes * op.weight / share
             }
             for child in children[c.op] {
                 remaining[child] -= 1
@@ -214,10 +209,6 @@ public final class RealExecutor {
             for lane in 0..<laneCount { dispatch(lane) }
         }, until: { finished >= n })
         // Relative to the layer's start: its first dispatch (`origin`).
-        let latency = ends.max() ?? 0
-        let total = block.ops.reduce(0) { $0 + $1.flops * $1.weight }
-        let model = block.ops.reduce(0) { $0 + $1.modelFlops * $1.weight }
-        return LayerSchedule(latency: latency, busy: busy, flops: flops, bytes: bytes, starts: starts, ends: ends,
-                             totalFlops: total, totalModelFlops: model)
+        return LayerSchedule(block: block, laneCount: laneCount, latency: ends.max() ?? 0, busy: busy, starts: starts, ends: ends)
     }
 }

@@ -91,17 +91,18 @@ struct RunCommand: ParsableCommand {
             }
             runs.append((scenario, a, e))
         }
-        let reports = runs.flatMap { [$0.analytic, $0.event?.report].compactMap { $0 } }
-        let reportScenarios = runs.flatMap { run in [run.analytic, run.event?.report].compactMap { $0 }.map { _ in run.scenario } }
+        // Each report with the scenario it came from (analytic first, then event, per scenario).
+        func reportsOf(_ group: [(scenario: Scenario, analytic: Report?, event: EventEngine.Result?)]) -> (reports: [Report], scenarios: [Scenario]) {
+            let pairs = group.flatMap { run in [run.analytic, run.event?.report].compactMap { $0 }.map { (run.scenario, $0) } }
+            return (pairs.map(\.1), pairs.map(\.0))
+        }
+        let (reports, reportScenarios) = reportsOf(runs)
 
         // Produce every file's contents first, then write each atomically.
         var files: [(path: String, contents: String)] = []
         func outputs(_ dir: String, _ group: [(scenario: Scenario, analytic: Report?, event: EventEngine.Result?)]) throws {
-            let groupReports = group.flatMap { [$0.analytic, $0.event?.report].compactMap { $0 } }
-            let groupScenarios = group.flatMap { run in [run.analytic, run.event?.report].compactMap { $0 }.map { _ in run.scenario } }
-            files.append((path(dir, "summary.csv"), ReportExport.summaryCSV(groupReports)))
-            files.append((path(dir, "layers.csv"), ReportExport.layersCSV(groupReports)))
-            files.append((path(dir, "report.json"), try ReportExport.json(groupReports, scenarios: groupScenarios)))
+            let (groupReports, groupScenarios) = reportsOf(group)
+            files += try ReportExport.files(in: dir, reports: groupReports, scenarios: groupScenarios)
             let eventRuns = group.compactMap { run in run.event.map { (scenario: run.scenario.name, result: $0) } }
             if !eventRuns.isEmpty {
                 files.append((path(dir, "steps.csv"), EventExport.stepsCSV(eventRuns)))

@@ -49,42 +49,35 @@ public struct AnalyticEngine: Sendable {
     func schedule(_ block: BlockGraph, lanes: [Lane], cost: CostModel, link: Link?) -> LayerSchedule {
         let laneCount = lanes.count
         var laneFree = [Double](repeating: 0, count: laneCount)
-        var s = LayerSchedule(latency: 0, busy: .init(repeating: 0, count: laneCount), flops: .init(repeating: 0, count: laneCount),
-                         bytes: .init(repeating: 0, count: laneCount), starts: .init(repeating: 0, count: block.ops.count),
-                         ends: .init(repeating: 0, count: block.ops.count), totalFlops: 0, totalModelFlops: 0)
+        var busy = [Double](repeating: 0, count: laneCount)
+        var starts = [Double](repeating: 0, count: block.ops.count), ends = starts
+        var latency = 0.0
         block.ops.withUnsafeBufferPointer { ops in
             for i in 0..<ops.count {
                 var start = 0.0
-                for dep in ops[i].dependencies where dep < i { start = max(start, s.ends[dep]) }
+                for dep in ops[i].dependencies where dep < i { start = max(start, ends[dep]) }
                 let laneMask = ops[i].laneMask
                 var mask = laneMask, lane = 0
                 while mask != 0 {
                     if mask & 1 == 1, lane < laneCount { start = max(start, laneFree[lane]) }
                     mask >>= 1; lane += 1
                 }
-                let weight = ops[i].weight
-                let duration = cost.seconds(ops[i], share: ops[i].share, link: link) * weight
+                let duration = cost.seconds(ops[i], share: ops[i].share, link: link) * ops[i].weight
                 let end = start + duration
-                s.starts[i] = start
-                s.ends[i] = end
-                let opFlops = ops[i].flops * weight, opBytes = ops[i].bytes * weight
-                let held = Double(laneMask.nonzeroBitCount)
+                starts[i] = start
+                ends[i] = end
                 mask = laneMask; lane = 0
                 while mask != 0 {
                     if mask & 1 == 1, lane < laneCount {
                         laneFree[lane] = end
-                        s.busy[lane] += duration
-                        s.flops[lane] += opFlops / held
-                        s.bytes[lane] += opBytes / held
+                        busy[lane] += duration
                     }
                     mask >>= 1; lane += 1
                 }
-                s.latency = max(s.latency, end)
-                s.totalFlops += opFlops
-                s.totalModelFlops += ops[i].modelFlops * weight
+                latency = max(latency, end)
             }
         }
-        return s
+        return LayerSchedule(block: block, laneCount: laneCount, latency: latency, busy: busy, starts: starts, ends: ends)
     }
 
     /// Evaluates a lowered graph.

@@ -152,16 +152,11 @@ public struct SweepRunner: @unchecked Sendable {
         // Resume: keep the rows already written (the header must be this sweep's).
         var done: [Int: String] = [:]
         if options.resume, FileManager.default.fileExists(atPath: sweepPath) {
-            let text = try String(contentsOfFile: sweepPath, encoding: .utf8)
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-            guard let first = lines.first, first == CSVTable.line(header).trimmingCharacters(in: .newlines) else {
+            let existing = Self.rowsByPoint(try String(contentsOfFile: sweepPath, encoding: .utf8))
+            guard existing.header == CSVTable.line(header).trimmingCharacters(in: .newlines) else {
                 throw SweepError(description: "\(sweepPath): its columns are not this sweep's; remove it or choose another --out")
             }
-            lines.removeFirst()
-            for line in lines {
-                guard let comma = line.firstIndex(of: ","), let index = Int(line[..<comma]) else { continue }
-                done[index] = line
-            }
+            done = existing.rows
         }
         let resumed = points.filter { done[$0.index] != nil }.count
         let pending = points.filter { done[$0.index] == nil }
@@ -208,6 +203,20 @@ public struct SweepRunner: @unchecked Sendable {
                        seconds: Date().timeIntervalSince(started))
     }
 
+    /// A sweep.csv or invalid.csv split into its header line and its rows keyed by point number
+    /// (rows are single lines: no field the sweep writes holds a line break).
+    static func rowsByPoint(_ text: String) -> (header: String?, rows: [Int: String]) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard !lines.isEmpty else { return (nil, [:]) }
+        let header = lines.removeFirst()
+        var rows: [Int: String] = [:]
+        for line in lines {
+            guard let comma = line.firstIndex(of: ","), let index = Int(line[..<comma]) else { continue }
+            rows[index] = line
+        }
+        return (header, rows)
+    }
+
     /// Joins shard outputs into one sweep.csv, identical to a single run's.
     public static func merge(directories: [String], out: String) throws -> Int {
         var header: String? = nil
@@ -219,21 +228,19 @@ public struct SweepRunner: @unchecked Sendable {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw SweepError(description: "\(path): no such file (each folder must hold a shard's sweep.csv)")
             }
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-            guard let first = lines.first else { throw SweepError(description: "\(path): empty") }
+            let shard = rowsByPoint(text)
+            guard let first = shard.header else { throw SweepError(description: "\(path): empty") }
             if let header, header != first { throw SweepError(description: "\(path): its columns differ from the first shard's; shards of one sweep must match") }
             header = first
-            lines.removeFirst()
-            for line in lines {
-                guard let comma = line.firstIndex(of: ","), let index = Int(line[..<comma]) else { continue }
+            for (index, line) in shard.rows {
                 if let existing = rows[index], existing != line { throw SweepError(description: "\(path): point \(index) differs between shards") }
                 rows[index] = line
             }
             let invalidPath = (dir as NSString).appendingPathComponent("invalid.csv")
             if let text = try? String(contentsOfFile: invalidPath, encoding: .utf8) {
-                var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-                if let first = lines.first { invalidHeader = first; lines.removeFirst() }
-                for line in lines { if let comma = line.firstIndex(of: ","), let index = Int(line[..<comma]) { invalid[index] = line } }
+                let bad = rowsByPoint(text)
+                invalidHeader = bad.header ?? invalidHeader
+                invalid.merge(bad.rows) { _, new in new }
             }
         }
         guard let header else { throw SweepError(description: "no shard folders given") }

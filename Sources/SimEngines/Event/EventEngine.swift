@@ -118,17 +118,6 @@ public struct EventEngine {
 
             func simulate(_ block: CompiledBlock, _ ops: BlockGraph, layer: Int, start: Double) throws -> LayerSchedule {
                 let end = try sim.run(block, start: start)
-                var flops = [Double](repeating: 0, count: graph.lanes.count), bytes = flops
-                var total = 0.0, model = 0.0
-                for op in ops.ops {
-                    let held = Double(op.laneMask.nonzeroBitCount)
-                    for lane in 0..<graph.lanes.count where op.laneMask & (UInt64(1) << UInt64(lane)) != 0 {
-                        flops[lane] += op.flops * op.weight / held
-                        bytes[lane] += op.bytes * op.weight / held
-                    }
-                    total += op.flops * op.weight
-                    model += op.modelFlops * op.weight
-                }
                 if keepTrace {
                     for (i, op) in ops.ops.enumerated() {
                         let l0 = Int(block.laneStart[i]), l1 = Int(block.laneStart[i + 1])
@@ -137,9 +126,8 @@ public struct EventEngine {
                                                endSeconds: clock + sim.ends[i], flops: op.flops * op.weight, bytes: op.bytes * op.weight))
                     }
                 }
-                return LayerSchedule(latency: end - start, busy: sim.busy, flops: flops, bytes: bytes,
-                                     starts: sim.starts.map { $0 - start }, ends: sim.ends.map { $0 - start },
-                                     totalFlops: total, totalModelFlops: model)
+                return LayerSchedule(block: ops, laneCount: graph.lanes.count, latency: end - start, busy: sim.busy,
+                                     starts: sim.starts.map { $0 - start }, ends: sim.ends.map { $0 - start })
             }
 
             // Layers follow each other; each starts at 0 on its own clock (the schedule is relative).
