@@ -11,6 +11,7 @@ enum CalibrationGrid {
         var label: String
         var kind: OpKind
         var opClass: OpClass
+        var role: OpRole
     }
 
     static func shapes(quick: Bool, smoke: Bool = false) -> [Shape] {
@@ -41,13 +42,13 @@ enum CalibrationGrid {
     }
 
     static func shapes(quick: Bool) -> [Shape] {
-        var out: [Shape] = [Shape(name: "tiny.add", label: "tiny", kind: .elementwise(elements: 8, flopsPerElement: 1, reads: 2, writes: 1), opClass: .elementwise)]
+        var out: [Shape] = [Shape(name: "tiny.add", label: "tiny", kind: .elementwise(elements: 8, flopsPerElement: 1, reads: 2, writes: 1), opClass: .elementwise, role: .residual)]
         var gemms: [(Double, Double, Double)] = [(64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 512), (8, 2048, 512),
                                                  (2048, 128, 512), (1, 1024, 1024), (128, 1024, 256)]
         if !quick { gemms += [(32, 32, 32), (128, 128, 128), (768, 768, 768), (1024, 1024, 1024), (4096, 512, 512), (16, 4096, 1024),
                               (512, 2048, 512), (64, 4096, 64)] }
         for (m, n, k) in gemms {
-            out.append(Shape(name: "gemm", label: "\(Int(m))x\(Int(n))x\(Int(k))", kind: .gemm(m: m, n: n, k: k, count: 1), opClass: .gemm))
+            out.append(Shape(name: "gemm", label: "\(Int(m))x\(Int(n))x\(Int(k))", kind: .gemm(m: m, n: n, k: k, count: 1), opClass: .gemm, role: .projection))
         }
         var attention: [(q: Double, k: Double, causal: Bool, window: Int?)] = [(64, 64, true, nil), (256, 256, true, nil), (512, 512, true, nil),
                                                                               (1024, 1024, true, nil), (1, 512, true, nil), (1, 2048, true, nil)]
@@ -56,7 +57,7 @@ enum CalibrationGrid {
         for a in attention {
             out.append(Shape(name: "attention.sdpa", label: "q\(Int(a.q))k\(Int(a.k))\(a.causal ? "" : "-full")\(a.window.map { "-w\($0)" } ?? "")",
                              kind: .attention(batch: 1, heads: 8, kvHeads: 2, queries: a.q, keys: a.k, headDim: 64, causal: a.causal, window: a.window),
-                             opClass: .attention))
+                             opClass: .attention, role: .attention))
         }
         var scans: [(l: Double, d: Int, n: Int, decode: Bool)] = [(64, 256, 16, false), (256, 512, 16, false), (1024, 1024, 16, false),
                                                                    (512, 512, 64, false), (1, 1024, 16, true), (128, 1024, 32, false)]
@@ -64,31 +65,32 @@ enum CalibrationGrid {
                               (1024, 1024, 128, false), (1, 2048, 64, true)] }
         for s in scans {
             out.append(Shape(name: "ssm.selective_scan", label: "L\(Int(s.l))D\(s.d)N\(s.n)",
-                             kind: .selectiveScan(batch: 1, length: s.l, dInner: s.d, dState: s.n, decodeState: s.decode), opClass: .scan))
+                             kind: .selectiveScan(batch: 1, length: s.l, dInner: s.d, dState: s.n, decodeState: s.decode), opClass: .scan,
+                             role: .selectiveScan))
         }
         var convs: [(Double, Int)] = [(256, 256), (1024, 1024), (4096, 512), (64, 2048)]
         if !quick { convs += [(16, 512), (2048, 2048), (8192, 256), (512, 4096)] }
         for (t, c) in convs {
-            out.append(Shape(name: "ssm.conv1d", label: "T\(Int(t))C\(c)", kind: .conv1d(tokens: t, channels: c, width: 4), opClass: .conv))
+            out.append(Shape(name: "ssm.conv1d", label: "T\(Int(t))C\(c)", kind: .conv1d(tokens: t, channels: c, width: 4), opClass: .conv, role: .conv1d))
         }
-        var elementwise: [(String, Double, Double, Double, Double)] = [
-            ("norm1", 16 * 512, 4, 1, 1), ("norm1", 4096 * 512, 4, 1, 1), ("mlp.swiglu", 1e4, 5, 2, 1), ("mlp.swiglu", 1e6, 5, 2, 1),
-            ("residual1", 1e3, 1, 2, 1), ("residual1", 4e6, 1, 2, 1), ("norm2", 256 * 512, 4, 1, 1), ("mlp.gelu", 1e5, 8, 1, 1)]
-        if !quick { elementwise += [("residual2", 1e5, 1, 2, 1), ("mlp.gelu", 2e6, 8, 1, 1), ("fusion.mean", 5e5, 2, 2, 1),
-                                    ("mlp.swiglu", 1e5, 5, 2, 1)] }
-        for (name, n, f, r, w) in elementwise {
-            out.append(Shape(name: name, label: "\(name)-\(Int(n))", kind: .elementwise(elements: n, flopsPerElement: f, reads: r, writes: w),
-                             opClass: .elementwise))
+        var elementwise: [(OpRole, Double, Double, Double, Double)] = [
+            (.rmsNorm, 16 * 512, 4, 1, 1), (.rmsNorm, 4096 * 512, 4, 1, 1), (.swiglu, 1e4, 5, 2, 1), (.swiglu, 1e6, 5, 2, 1),
+            (.residual, 1e3, 1, 2, 1), (.residual, 4e6, 1, 2, 1), (.rmsNorm, 256 * 512, 4, 1, 1), (.gelu, 1e5, 8, 1, 1)]
+        if !quick { elementwise += [(.residual, 1e5, 1, 2, 1), (.gelu, 2e6, 8, 1, 1), (.mean, 5e5, 2, 2, 1),
+                                    (.swiglu, 1e5, 5, 2, 1)] }
+        for (role, n, f, r, w) in elementwise {
+            out.append(Shape(name: role.rawValue, label: "\(role.rawValue)-\(Int(n))",
+                             kind: .elementwise(elements: n, flopsPerElement: f, reads: r, writes: w), opClass: .elementwise, role: role))
         }
         var routers: [(Double, Int)] = [(64, 8), (512, 8), (2048, 64), (4096, 8)]
         if !quick { routers += [(16, 64), (1024, 16), (8192, 8), (256, 128)] }
         for (t, e) in routers {
-            out.append(Shape(name: "mlp.router", label: "T\(Int(t))E\(e)", kind: .router(tokens: t, dIn: 512, outputs: e), opClass: .router))
+            out.append(Shape(name: "mlp.router", label: "T\(Int(t))E\(e)", kind: .router(tokens: t, dIn: 512, outputs: e), opClass: .router, role: .router))
         }
         var gathers: [(Double, Int)] = [(64, 512), (1024, 512), (8192, 512), (256, 2048)]
         if !quick { gathers += [(16, 512), (4096, 1024), (16384, 256), (2048, 2048)] }
         for (r, w) in gathers {
-            out.append(Shape(name: "mlp.dispatch", label: "R\(Int(r))W\(w)", kind: .gatherScatter(rows: r, width: w), opClass: .gatherScatter))
+            out.append(Shape(name: "mlp.dispatch", label: "R\(Int(r))W\(w)", kind: .gatherScatter(rows: r, width: w), opClass: .gatherScatter, role: .gather))
         }
         return out
     }

@@ -49,7 +49,7 @@ final class LaneWorkers: @unchecked Sendable {
     }
 
     private func loop(lane: Int, core: Int) {
-        // One OpenBLAS thread per lane: lanes are this program's threads (this-machine.md).
+        // One OpenBLAS thread per lane: lanes are this program's threads.
         BLAS.setThreads(1)
         let ok = ThreadPinning.pin(toCore: core)
         condition.lock()

@@ -7,9 +7,9 @@ import SimModel
 /// Shapes come from the op's kind, rounded up to whole rows. An op split over P lanes gives each
 /// part 1/P of its rows (GEMM: M rows, or whole groups when there are several; attention: sequences, or KV groups when there is a single sequence;
 /// scan and conv: channels; elementwise: elements; routers and gathers: tokens). Elementwise ops
-/// run the kernel their name says (`norm` → RMSNorm, `.swiglu` → SiLU·up, `.gelu`, `fusion.mean`,
-/// `fusion.gate_mix`, else an add). Mamba-2's SSD is run as a selective scan over its
-/// heads x head_dim channels (the kernel set has no SSD kernel: said in the README).
+/// run the kernel their role says (``OpRole``: norms → RMSNorm, SwiGLU → SiLU·up, GELU, mean, gate mix;
+/// adds, weighted sums, blends, masks and the optimizer step → an add). Mamba-2's SSD is run as a
+/// selective scan over its heads x head_dim channels (the kernel set has no SSD kernel: said in the README).
 /// Inputs are read from a region filled once with small values (finite through every kernel);
 /// outputs go to a separate region, so no op feeds denormals or infinities to the next.
 final class OpRunner: @unchecked Sendable {
@@ -97,7 +97,7 @@ final class OpRunner: @unchecked Sendable {
         case let .selectiveScan(batch, length, dInner, dState, _):
             let bl = whole(batch) * whole(length)
             return (3 * bl * dInner + 2 * bl * dState + dInner * dState + dInner, bl * dInner + whole(batch) * dInner * dState)
-        case let .ssd(batch, length, heads, headDim, dState, _, _):
+        case let .ssd(batch, length, heads, headDim, dState, _, _, _):
             return requirement(.selectiveScan(batch: batch, length: length, dInner: heads * headDim, dState: dState, decodeState: false))
         case let .conv1d(tokens, channels, width):
             return (whole(tokens) * channels + channels * width + channels, whole(tokens) * channels + channels * width)
@@ -105,8 +105,9 @@ final class OpRunner: @unchecked Sendable {
             return (2 * whole(elements) + 4096, whole(elements))
         case let .router(tokens, dIn, outputs):
             return (whole(tokens) * dIn + dIn * outputs, whole(tokens) * outputs + whole(tokens) * 2)
-        case let .treeDescent(tokens, dIn, depth, nodeWidth):
-            return (whole(tokens) * dIn + ((1 << depth) - 1) * dIn * nodeWidth, whole(tokens))
+        case let .treeDescent(tokens, dIn, levels, nodeWidth, outputWidth):
+            return (whole(tokens) * dIn + ((1 << min(levels, 24)) - 1) * (dIn + outputWidth) * nodeWidth,
+                    whole(tokens) * max(1, outputWidth))
         case let .gatherScatter(rows, width):
             return (whole(rows) * width, whole(rows) * width)
         case let .transfer(bytes, _):
@@ -164,7 +165,7 @@ final class OpRunner: @unchecked Sendable {
         case let .selectiveScan(batch, length, dInner, dState, decodeState):
             runScan(batch: Self.whole(batch), length: Self.whole(length), dInner: dInner, dState: dState, decode: decodeState,
                     part: part, parts: parts, arena: a)
-        case let .ssd(batch, length, heads, headDim, dState, _, decodeState):
+        case let .ssd(batch, length, heads, headDim, dState, _, _, decodeState):
             runScan(batch: Self.whole(batch), length: Self.whole(length), dInner: heads * headDim, dState: dState, decode: decodeState,
                     part: part, parts: parts, arena: a)
 
@@ -181,20 +182,20 @@ final class OpRunner: @unchecked Sendable {
             let mine = Self.chunk(total, part, parts)
             guard mine.count > 0 else { return }
             let x = input + mine.start, y = input + total + mine.start, out = output + mine.start
-            let name = op.name
-            if name.hasSuffix("norm1") || name.hasSuffix("norm2") || name == "final_norm" || name == "fusion.norm" || name == "ssm.gated_norm" {
+            switch op.role {
+            case .rmsNorm, .gatedNorm:
                 let width = dModel
                 let rows = max(1, mine.count / max(1, width))
                 ElementwiseKernels.rmsNorm(x: x, weight: input + 2 * total, out: out, rows: rows, width: min(width, mine.count))
-            } else if name.hasSuffix(".swiglu") {
+            case .swiglu:
                 ElementwiseKernels.siluMul(gate: x, up: y, out: out, count: mine.count)
-            } else if name.hasSuffix(".gelu") {
+            case .gelu:
                 ElementwiseKernels.gelu(x: x, out: out, count: mine.count)
-            } else if name == "fusion.mean" {
+            case .mean:
                 ElementwiseKernels.mean(a: x, b: y, out: out, count: mine.count)
-            } else if name == "fusion.gate_mix" {
+            case .gateMix:
                 ElementwiseKernels.gateMix(logits: x, a: y, b: x, out: out, count: mine.count)
-            } else {
+            default:
                 ElementwiseKernels.add(a: x, b: y, out: out, count: mine.count)
             }
 
@@ -206,12 +207,24 @@ final class OpRunner: @unchecked Sendable {
                                   logits: output + mine.start * outputs, tokens: mine.count, dIn: dIn, experts: outputs, topK: topK,
                                   indices: a.indices, weights: output + Self.whole(tokens) * outputs)
 
-        case let .treeDescent(tokens, dIn, depth, nodeWidth):
+        case let .treeDescent(tokens, dIn, levels, nodeWidth, outputWidth):
             let t = Self.whole(tokens)
             let mine = Self.chunk(t, part, parts)
             guard mine.count > 0 else { return }
             RoutingKernels.fffDescent(x: input + mine.start * dIn, nodeWeights: input + t * dIn, tokens: mine.count, dIn: dIn,
-                                      depth: depth, nodeWidth: nodeWidth, leaf: a.indices)
+                                      depth: levels, nodeWidth: nodeWidth, leaf: a.indices)
+            if outputWidth > 0 {
+                // UltraFastBERT nodes also add GELU(activation) x their output weight: one axpy of d_out per level.
+                let outWeights = input + t * dIn
+                for token in 0..<mine.count {
+                    let row = output + (mine.start + token) * outputWidth
+                    for level in 0..<levels {
+                        let w = outWeights + (level % 64) * outputWidth
+                        let scale: Float = 0.01
+                        for j in 0..<outputWidth { row[j] += scale * w[j] }
+                    }
+                }
+            }
 
         case let .gatherScatter(rows, width):
             let r = Self.whole(rows)

@@ -14,70 +14,51 @@ enum CalibrationHost {
     }
 }
 
-/// Writes a calibrated profile as YAML in the schema `run` reads, with provenance and the fit report.
+/// Writes a calibrated profile as YAML in the schema `run` reads (``ProfileYAML``, from the one table of
+/// profile keys), with its sources, provenance and the fit report.
 enum ProfileWriter {
-    static func number(_ v: Double) -> String {
-        guard v.isFinite else { return v.isNaN ? ".nan" : (v > 0 ? ".inf" : "-.inf") }
-        return "\(v)"
-    }
+    static func number(_ v: Double) -> String { ProfileYAML.number(v) }
+    static func quoted(_ s: String) -> String { ProfileYAML.quoted(s) }
 
-    static func quoted(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
-
-    static func yaml(_ p: HardwareProfile, fits: [Calibrator.ClassFit], samples: [Calibrator.Sample], fmaOne: Double, fmaAll: Double,
+    static func yaml(_ profile: HardwareProfile, fits: [Calibrator.ClassFit], samples: [Calibrator.Sample], fmaOne: Double, fmaAll: Double,
                      bwOne: Double, bwAll: Double, overhead: Double, quick: Bool, seconds: Double, smoke: Bool = false) -> String {
         let date = ISO8601DateFormatter().string(from: Date())
+        var p = profile
+        p.kind = .cpu
+        p.devicesPerNode = 1
         let peak = p.peakFlops[.fp32] ?? 0
-        var lines: [String] = [
-            "# Written by `hybridsim calibrate` on \(date): measured on this machine, fitted with GSL.",
-            "schema_version: 1",
-            "name: \(p.name)",
-            "description: \(quoted(p.description))",
-            "kind: cpu",
-            "compute_units: \(p.computeUnits)",
-            "devices_per_node: 1",
-            "peak_flops: {fp32: \(number(peak)), bf16: \(number(peak)), fp16: \(number(peak))}",
-            "vector_flops: \(number(p.vectorFlops))",
-            "memory: {capacity_bytes: \(number(p.memoryCapacityBytes)), bandwidth_bytes_per_s: \(number(p.memoryBandwidthBytesPerSecond))}",
-            "launch_overhead_s: \(number(p.launchOverheadSeconds))",
-            "split_overhead_s: \(number(p.splitOverheadSeconds))",
-            "efficiency:",
-        ]
-        for c in OpClass.allCases {
-            guard let e = p.efficiency[c] else { continue }
-            lines.append("  \(c.rawValue): {peak: \(number(e.peak)), half_size_flops: \(number(e.halfSizeFlops)), memory: \(number(e.memory)), half_size_bytes: \(number(e.halfSizeBytes))}")
-        }
+        p.peakFlops = [.fp32: peak, .bf16: peak, .fp16: peak]
         let how = "measured by hybridsim calibrate on \(date)"
-        lines += [
-            "sources:",
-            "  peak_flops.fp32: \(quoted("\(how): 12 independent 8-wide FMA chains on each of the \(p.computeUnits) cores at once"))",
-            "  peak_flops.bf16: \(quoted("bf16 is computed in fp32 on this CPU: the fp32 peak"))",
-            "  peak_flops.fp16: \(quoted("fp16 is computed in fp32 on this CPU: the fp32 peak"))",
-            "  vector_flops: \(quoted("same FMA units as peak_flops.fp32"))",
-            "  memory.capacity_bytes: \(quoted("physical memory reported by the OS"))",
-            "  memory.bandwidth_bytes_per_s: \(quoted("\(how): STREAM triad on every core at once"))",
-            "  launch_overhead_s: \(quoted("\(how): time per op of a chain of 200 near-empty ops on one core through the real executor (dispatch, waking the next worker, the call)"))",
-            "  split_overhead_s: \(quoted("\(how): the same chain split over every core, less the one-core time, per extra core (waking and joining the parts)"))",
-            "  efficiency: \(quoted("fitted by GSL nonlinear least squares (gsl_multifit_nlinear trust region) per op class; see fit:"))",
-            "provenance:",
-            "  written_by: \(quoted("hybridsim calibrate\(smoke ? " --smoke (a pipeline check: this fit is not for predictions)" : (quick ? " --quick" : ""))"))",
-            "  date: \(quoted(date))",
-            "  cpu_model: \(quoted(CalibrationHost.cpuModel))",
-            "  cores: \(quoted(String(p.computeUnits)))",
-            "  blas: \(quoted("OpenBLAS (cblas_sgemm), one thread per lane"))",
-            "  gsl: \(quoted(GSLInfo.version))",
-            "  seconds: \(quoted(String(format: "%.1f", seconds)))",
-            "fit:",
-            "  microbenchmarks: {fma_one_core_flops_per_s: \(number(fmaOne)), fma_all_cores_flops_per_s: \(number(fmaAll)), triad_one_core_bytes_per_s: \(number(bwOne)), triad_all_cores_bytes_per_s: \(number(bwAll))}",
-            "  model: \(quoted("t = overhead + max((F + half_size_flops) / (peak_flops x share x peak), (B + half_size_bytes) / (bandwidth x share x memory)), weights 1/t^2; overhead in the fit = the near-empty op timed alone, \(number(overhead)) s"))",
+        p.sources = [
+            "peak_flops.fp32": "\(how): 12 independent 8-wide FMA chains on each of the \(p.computeUnits) cores at once",
+            "peak_flops.bf16": "bf16 is computed in fp32 on this CPU: the fp32 peak",
+            "peak_flops.fp16": "fp16 is computed in fp32 on this CPU: the fp32 peak",
+            "vector_flops": "same FMA units as peak_flops.fp32",
+            "memory.capacity_bytes": "physical memory reported by the OS",
+            "memory.bandwidth_bytes_per_s": "\(how): STREAM triad on every core at once",
+            "launch_overhead_s": "\(how): time per op of a chain of 200 near-empty ops on one core through the real executor (dispatch, waking the next worker, the call)",
+            "split_overhead_s": "\(how): the same chain split over every core, less the one-core time, per extra core (waking and joining the parts)",
+            "efficiency": "fitted by GSL nonlinear least squares (gsl_multifit_nlinear trust region) per op class; see fit:",
+        ]
+        p.provenance = [
+            "written_by": "hybridsim calibrate\(smoke ? " --smoke (a pipeline check: this fit is not for predictions)" : (quick ? " --quick" : ""))",
+            "date": date,
+            "cpu_model": CalibrationHost.cpuModel,
+            "cores": String(p.computeUnits),
+            "blas": "OpenBLAS (cblas_sgemm), one thread per lane",
+            "gsl": GSLInfo.version,
+            "seconds": String(format: "%.1f", seconds),
+        ]
+        var fit: [String] = [
+            "microbenchmarks: {fma_one_core_flops_per_s: \(number(fmaOne)), fma_all_cores_flops_per_s: \(number(fmaAll)), triad_one_core_bytes_per_s: \(number(bwOne)), triad_all_cores_bytes_per_s: \(number(bwAll))}",
+            "model: \(quoted("t = overhead + max((F + half_size_flops) / (peak_flops x share x peak), (B + half_size_bytes) / (bandwidth x share x memory)), weights 1/t^2; overhead in the fit = the near-empty op timed alone, \(number(overhead)) s"))",
         ]
         for f in fits {
             let se = f.standardErrors.map(number)
-            lines.append("  \(f.opClass.rawValue): {points: \(f.points), held_out: \(f.heldOutPoints), r_squared: \(number(f.rSquared)), held_out_median_rel_error: \(number(f.heldOutMedianError)), held_out_p90_rel_error: \(number(f.heldOutP90Error)), converged: \(f.converged), reason: \(quoted(f.reason)), standard_errors: {peak: \(se.count > 0 ? se[0] : ".nan"), half_size_flops: \(se.count > 1 ? se[1] : ".nan"), memory: \(se.count > 2 ? se[2] : ".nan"), half_size_bytes: \(se.count > 3 ? se[3] : ".nan")}}")
+            fit.append("\(f.opClass.rawValue): {points: \(f.points), held_out: \(f.heldOutPoints), r_squared: \(number(f.rSquared)), held_out_median_rel_error: \(number(f.heldOutMedianError)), held_out_p90_rel_error: \(number(f.heldOutP90Error)), converged: \(f.converged), reason: \(quoted(f.reason)), standard_errors: {peak: \(se.count > 0 ? se[0] : ".nan"), half_size_flops: \(se.count > 1 ? se[1] : ".nan"), memory: \(se.count > 2 ? se[2] : ".nan"), half_size_bytes: \(se.count > 3 ? se[3] : ".nan")}}")
         }
         let outliers = samples.reduce(0) { $0 + $1.outliers }
-        lines.append("  samples: {shapes: \(samples.count), repetitions: \(samples.reduce(0) { $0 + $1.repetitions }), outliers_beyond_3_mad: \(outliers)}")
-        return lines.joined(separator: "\n") + "\n"
+        fit.append("samples: {shapes: \(samples.count), repetitions: \(samples.reduce(0) { $0 + $1.repetitions }), outliers_beyond_3_mad: \(outliers)}")
+        return ProfileYAML.text(p, header: ["Written by `hybridsim calibrate` on \(date): measured on this machine, fitted with GSL."], fit: fit)
     }
 }

@@ -78,7 +78,7 @@ public final class RealExecutor {
             for _ in 0..<options.repeats { runs.append(try execute(graph, workers: workers, runner: runner, laneCores: laneCores)) }
             runs.sort { $0.latency < $1.latency }
             let chosen = runs[runs.count / 2]
-            let cost = CostModel(profile: s.hardware, dtype: s.workload.dtype)
+            let cost = s.costModel
             let reportOptions = AnalyticEngine.Options(layerRows: step == 0, spans: step == 0)
             reports.append(ReportAssembler(options: reportOptions).assemble(
                 engine: "measured", graph: graph, scenario: s, cost: cost, prologue: chosen.prologue,
@@ -103,7 +103,7 @@ public final class RealExecutor {
         var ops: [Op] = []
         for i in 0..<count {
             var op = Op.standalone(name: "tiny.add", kind: .elementwise(elements: 8, flopsPerElement: 1, reads: 2, writes: 1),
-                                   opClass: .elementwise, elementBytes: 4, share: 1, laneMask: 1)
+                                   opClass: .elementwise, role: .residual, elementBytes: 4, share: 1, laneMask: 1)
             op.index = i
             op.dependencies = i == 0 ? [] : [i - 1]
             ops.append(op)

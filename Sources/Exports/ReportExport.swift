@@ -73,7 +73,12 @@ public enum ReportExport {
             var item: [String: Any] = ["summary": summary]
             item["lanes"] = r.lanes.map { ["name": $0.name, "kind": $0.kind, "busy_s": $0.busySeconds, "idle_s": $0.idleSeconds,
                                            "utilisation": $0.utilisation] as [String: Any] }
-            item["split_ratios"] = r.splitRatios.map { ["block": $0.block, "attention_share": $0.ratio] as [String: Any] }
+            item["split_ratios"] = r.splitRatios.map { split -> [String: Any] in
+                var entry: [String: Any] = ["block": split.block, "attention_share": split.ratio]
+                if let b = split.balanced { entry["balanced"] = b }
+                if let o = split.optimal { entry["optimal"] = o }
+                return entry
+            }
             if index < scenarios.count {
                 let s = scenarios[index]
                 let h = s.hardware
@@ -86,10 +91,20 @@ public enum ReportExport {
                 }
                 item["scenario_file"] = s.file
                 item["seed"] = s.seed
-                item["hardware"] = ["name": h.name, "origin": h.origin, "description": h.description, "peak_flops": peaks,
-                                    "vector_flops": h.vectorFlops, "memory_bandwidth_bytes_per_s": h.memoryBandwidthBytesPerSecond,
-                                    "memory_capacity_bytes": h.memoryCapacityBytes, "launch_overhead_s": h.launchOverheadSeconds,
-                                    "efficiency": curves, "sources": h.sources] as [String: Any]
+                // Every scalar profile key (ProfileKeys), then the structured ones.
+                var hardware = ProfileYAML.jsonScalars(h)
+                hardware["origin"] = h.origin
+                hardware["peak_flops"] = peaks
+                hardware["efficiency"] = curves
+                hardware["links"] = h.links.map { l -> [String: Any] in
+                    var link: [String: Any] = ["name": l.name, "bandwidth_bytes_per_s": l.bandwidthBytesPerSecond,
+                                               "latency_s": l.latencySeconds, "topology": l.topology.rawValue]
+                    if let p = l.perPeerBandwidthBytesPerSecond { link["per_peer_bandwidth_bytes_per_s"] = p }
+                    return link
+                }
+                hardware["sources"] = h.sources
+                item["hardware"] = hardware
+                item["execution"] = ["graphs": s.execution.graphs, "fuse": s.execution.fuse.map(\.rawValue).sorted()] as [String: Any]
             }
             item["ops"] = r.spans.map { span -> [String: Any] in
                 ["layer": span.layer, "block": span.block, "op": span.op, "class": span.opClass, "lanes": span.lanes,

@@ -51,7 +51,9 @@ public enum TableFormat {
             row("bubbles over steps", "p50 \(si(stats.bubble.p50, "s")), p90 \(si(stats.bubble.p90, "s")), p99 \(si(stats.bubble.p99, "s")), max \(si(stats.bubble.max, "s"))")
         }
         for split in r.splitRatios {
-            row("split \(split.block)", String(format: "%.4f of tokens to attention", split.ratio))
+            var text = String(format: "%.4f of tokens to attention", split.ratio)
+            if let b = split.balanced, let o = split.optimal { text += String(format: " (balanced %.4f, optimal %.4f)", b, o) }
+            row("split \(split.block)", text)
         }
         for lane in r.lanes {
             row("lane \(lane.name)", String(format: "busy %@ (%.1f %%)", si(lane.busySeconds, "s"), lane.utilisation * 100))

@@ -185,11 +185,12 @@ struct ProfilesCommand: ParsableCommand {
 
     func run() throws {
         if let show {
-            guard let text = BuiltinProfiles.yaml(named: show) else {
+            guard let profile = try BuiltinProfiles.profile(named: show) else {
                 throw InputError(file: "<command line>", keyPath: "--show", problem: "`\(show)` is not a built-in profile",
                                  allowed: BuiltinProfiles.names.joined(separator: ", "))
             }
-            print(text)
+            // The writer's form (ProfileYAML, from the one table of profile keys): it loads back equal.
+            print(ProfileYAML.text(profile, header: ["Built-in profile \(show); every figure's source is under sources:."]), terminator: "")
             return
         }
         for name in BuiltinProfiles.names {

@@ -47,42 +47,13 @@ public struct AnalyticEngine: Sendable {
     }
 
     func schedule(_ block: BlockGraph, lanes: [Lane], cost: CostModel, link: Link?) -> LayerSchedule {
-        let laneCount = lanes.count
-        var laneFree = [Double](repeating: 0, count: laneCount)
-        var busy = [Double](repeating: 0, count: laneCount)
-        var starts = [Double](repeating: 0, count: block.ops.count), ends = starts
-        var latency = 0.0
-        block.ops.withUnsafeBufferPointer { ops in
-            for i in 0..<ops.count {
-                var start = 0.0
-                for dep in ops[i].dependencies where dep < i { start = max(start, ends[dep]) }
-                let laneMask = ops[i].laneMask
-                var mask = laneMask, lane = 0
-                while mask != 0 {
-                    if mask & 1 == 1, lane < laneCount { start = max(start, laneFree[lane]) }
-                    mask >>= 1; lane += 1
-                }
-                let duration = cost.seconds(ops[i], share: ops[i].share, link: link) * ops[i].weight
-                let end = start + duration
-                starts[i] = start
-                ends[i] = end
-                mask = laneMask; lane = 0
-                while mask != 0 {
-                    if mask & 1 == 1, lane < laneCount {
-                        laneFree[lane] = end
-                        busy[lane] += duration
-                    }
-                    mask >>= 1; lane += 1
-                }
-                latency = max(latency, end)
-            }
-        }
-        return LayerSchedule(block: block, laneCount: laneCount, latency: latency, busy: busy, starts: starts, ends: ends)
+        let s = ListSchedule(ops: block.ops, laneCount: lanes.count, cost: cost, link: link)
+        return LayerSchedule(block: block, laneCount: lanes.count, latency: s.latency, busy: s.busy, starts: s.starts, ends: s.ends)
     }
 
     /// Evaluates a lowered graph.
     public func evaluate(_ graph: OpGraph, scenario: Scenario) -> Report {
-        let cost = CostModel(profile: scenario.hardware, dtype: scenario.workload.dtype)
+        let cost = scenario.costModel
         let link = scenario.hardware.interconnect
         let pro = schedule(graph.prologue, lanes: graph.lanes, cost: cost, link: link)
         let epi = schedule(graph.epilogue, lanes: graph.lanes, cost: cost, link: link)

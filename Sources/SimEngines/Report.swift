@@ -34,8 +34,23 @@ public struct Report: Sendable {
     public var expectedExecutedLayers: Double
     /// Model FLOPs that dynamic depth saves against running every layer once.
     public var savedFlops: Double
-    /// Attention share of tokens per split block (solved when balanced).
-    public var splitRatios: [(block: String, ratio: Double)]
+    /// Attention share of tokens per split block (solved when balanced or optimal), with both solutions.
+    public var splitRatios: [SplitRatio]
+
+    public struct SplitRatio: Sendable, Equatable {
+        public var block: String
+        /// The ratio the block runs at.
+        public var ratio: Double
+        /// For a solved split: the ratio balancing the branches' times, and the one minimising the layer's latency.
+        public var balanced: Double?
+        public var optimal: Double?
+        public init(block: String, ratio: Double, balanced: Double? = nil, optimal: Double? = nil) {
+            self.block = block
+            self.ratio = ratio
+            self.balanced = balanced
+            self.optimal = optimal
+        }
+    }
     public var lanes: [LaneSummary]
     public var layers: [LayerRow]
     /// Per-op spans, filled only when asked for (they are many).

@@ -29,10 +29,13 @@ public struct ReportAssembler: Sendable {
         var weights = graph.prologue.weightBytes + graph.epilogue.weightBytes
         var parameters = graph.prologue.parameters + graph.epilogue.parameters
         var kv = 0.0, state = 0.0
-        var activation = max(graph.prologue.activationBytes, graph.epilogue.activationBytes)
+        let train = scenario.workload.phase == .train
+        // Inference: the largest live tensor. Training: what backward keeps, every layer (with full
+        // recomputation: each layer's input, plus one layer's saved set while its backward runs).
+        var activation = train ? graph.epilogue.activationBytes : max(graph.prologue.activationBytes, graph.epilogue.activationBytes)
+        var largestLayerActivation = 0.0
         var expectedLayers = 0.0
         var moeLayers = 0, imbalanceSum = 0.0, droppedSum = 0.0
-        let train = scenario.workload.phase == .train
 
         // Per-template totals as plain numbers, so the per-layer loop touches no reference-counted storage.
         let laneCount = lanes.count
@@ -44,7 +47,7 @@ public struct ReportAssembler: Sendable {
         }
         let totals = graph.templates.map { t in
             TemplateTotals(weightBytes: t.weightBytes, parameters: t.parameters, kv: t.kvCacheBytes, state: t.ssmStateBytes,
-                           activation: t.activationBytes, expected: t.expectedExecutions,
+                           activation: t.activationBytes, checkpoint: t.checkpointBytes, expected: t.expectedExecutions,
                            imbalance: t.routesExperts ? (t.routing?.imbalance ?? 1) : 0,
                            dropped: t.routesExperts ? (t.routing?.droppedFraction ?? 0) : 0, routesExperts: t.routesExperts)
         }
@@ -73,7 +76,14 @@ public struct ReportAssembler: Sendable {
             parameters += t.parameters
             kv += t.kv
             state += t.state
-            activation = train ? activation + t.activation : max(activation, t.activation)
+            if !train {
+                activation = max(activation, t.activation)
+            } else if graph.recomputesActivations {
+                activation += t.checkpoint
+                largestLayerActivation = max(largestLayerActivation, t.activation)
+            } else {
+                activation += t.activation
+            }
             expectedLayers += t.expected
             if t.routesExperts {
                 moeLayers += 1
@@ -81,6 +91,7 @@ public struct ReportAssembler: Sendable {
                 droppedSum += t.dropped
             }
         }
+        activation += largestLayerActivation
         if options.spans { appendSpans(&spans, graph.epilogue, epi, layer: graph.layers.count, offset: clock, lanes: lanes, cost: cost, link: link) }
         for lane in 0..<lanes.count { busy[lane] += epi.busy[lane] }
         clock += epi.latency
@@ -100,9 +111,12 @@ public struct ReportAssembler: Sendable {
                                utilisation: latency > 0 ? busy[lane.index] / latency : 0)
         }
         // Templates are created in the order layers first use them.
-        var splits: [(String, Double)] = []
+        var splits: [Report.SplitRatio] = []
         for t in graph.templates {
-            if let r = t.splitRatio, !splits.contains(where: { $0.0 == t.blockName }) { splits.append((t.blockName, r)) }
+            if let r = t.splitRatio, !splits.contains(where: { $0.block == t.blockName }) {
+                splits.append(Report.SplitRatio(block: t.blockName, ratio: r, balanced: t.splitSolutions?.balanced,
+                                                optimal: t.splitSolutions?.optimal))
+            }
         }
         let layerCount = Double(graph.layers.count)
         let w = scenario.workload
@@ -118,12 +132,12 @@ public struct ReportAssembler: Sendable {
             executedLayerFraction: layerCount > 0 ? expectedLayers / layerCount : 1,
             expectedExecutedLayers: expectedLayers,
             savedFlops: max(0, graph.denseModelFlops - modelFlops),
-            splitRatios: splits.map { (block: $0.0, ratio: $0.1) },
+            splitRatios: splits,
             lanes: laneSummaries, layers: rows, spans: spans, peakFlopsPerSecond: peak, computeLaneCount: computeLanes.count)
     }
 
     struct TemplateTotals {
-        var weightBytes, parameters, kv, state, activation, expected, imbalance, dropped: Double
+        var weightBytes, parameters, kv, state, activation, checkpoint, expected, imbalance, dropped: Double
         var routesExperts: Bool
     }
 
@@ -140,9 +154,16 @@ public struct ReportAssembler: Sendable {
             let b = cost.breakdown(op, share: op.share, link: link)
             var names: [String] = []
             for lane in lanes where op.laneMask & (UInt64(1) << UInt64(lane.index)) != 0 { names.append(lane.name) }
-            let trace = String(format: "overhead %.3g s + max(compute %.4g FLOP / (%.4g FLOP/s x eff %.3f), memory %.4g B / (%.4g B/s x share %.2f x eff %.3f)) x weight %.3f",
-                               b.overheadSeconds, op.flops, b.peakFlopsPerSecond, b.computeEfficiency, op.bytes,
+            let trace: String
+            if case .transfer = op.kind {
+                trace = String(format: "link latency %.3g s + %.4g B over the link = %.4g s x weight %.3f",
+                               b.overheadSeconds, op.bytes, b.seconds, op.weight)
+            } else {
+                trace = String(format: "overhead %.3g s (%.3g launches) + max(compute %.4g s [matrix %.4g FLOP / (%.4g FLOP/s x share %.2f x eff %.3f) + vector %.4g FLOP / (%.4g FLOP/s x share %.2f x eff %.3f)], memory %.4g B / (%.4g B/s x share %.2f x eff %.3f)) x weight %.3f",
+                               b.overheadSeconds, op.launches, b.computeSeconds, op.matrixFlops, cost.matrixPeak, op.share, b.computeEfficiency,
+                               op.flops - op.matrixFlops, cost.profile.vectorFlops, op.share, b.computeEfficiency, op.bytes,
                                cost.profile.memoryBandwidthBytesPerSecond, op.share, b.memoryEfficiency, op.weight)
+            }
             spans.append(Report.Span(layer: layer, block: block.blockName, op: op.displayName, opClass: op.opClass.rawValue, lanes: names,
                                      startSeconds: offset + s.starts[i], endSeconds: offset + s.ends[i], flops: op.flops * op.weight,
                                      bytes: op.bytes * op.weight, weight: op.weight, bound: b.bound, formula: op.formula,

@@ -333,8 +333,11 @@ struct ReportJSONTests {
         #expect(sources.values.allSatisfy { ($0 as? String)?.isEmpty == false })
         let peaks = try #require(hardware["peak_flops"] as? [String: Any])
         #expect(approx(try #require(jsonNumber(peaks["bf16"])), 989.4e12, rel: 1e-14))
-        #expect(approx(try #require(jsonNumber(hardware["memory_bandwidth_bytes_per_s"])), 3.35e12, rel: 1e-14))
-        #expect(approx(try #require(jsonNumber(hardware["memory_capacity_bytes"])), 80e9, rel: 1e-14))
+        // Scalar keys by their profile-file paths (ProfileKeys), split_overhead_s among them.
+        #expect(approx(try #require(jsonNumber(hardware["memory.bandwidth_bytes_per_s"])), 3.35e12, rel: 1e-14))
+        #expect(approx(try #require(jsonNumber(hardware["memory.capacity_bytes"])), 81559 * 1_048_576, rel: 1e-14))
+        #expect(jsonNumber(hardware["split_overhead_s"]) != nil)
+        #expect(jsonNumber(hardware["graph_launch_overhead_s"]) != nil)
         let efficiency = try #require(hardware["efficiency"] as? [String: Any])
         #expect(Set(efficiency.keys) == Set(OpClass.allCases.map(\.rawValue)))
 

@@ -106,7 +106,7 @@ struct BadInputTests {
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(result.stderr)")
         #expect(result.stderr.hasPrefix("error: bad.yaml:4: at `workload.seqlen`: unknown key `seqlen` (did you mean `seq_len`?)."))
-        #expect(result.stderr.contains("Allowed: keys phase, batch, seq_len, dtype."))
+        #expect(result.stderr.contains("Allowed: keys phase, batch, seq_len, dtype, activation_recomputation."))
     }
 
     @Test("several bad files: every error is reported, one line each, nothing written")

@@ -132,18 +132,20 @@ struct EventAgreementTests {
                 "\(file): bubble event \(bubble.mean) (SE \(bubble.standardError)) vs analytic \(analytic.bubbleSeconds)")
     }
 
-    @Test("documented gap: jamba-style's mean moe_imbalance is about 8% above the closed form's normal approximation")
-    func documentedJambaImbalanceGap() throws {
+    @Test("jamba-style (2 assignments per expert): the closed form's mean imbalance matches the event engine's draws")
+    func jambaImbalanceAgrees() throws {
         let scenario = try EventScenarioFiles.load("jamba-style.yaml")
         let n = 24
         let analytic = AnalyticEngine().run(scenario, steps: n)
         let event = try EventEngine(options: .init(steps: n)).run(scenario)
         let imbalance = eventMeanAndError(event.steps.map(\.moeImbalance))
         let gap = imbalance.mean / analytic.moeImbalance - 1
-        // README: 2.41 against 2.21 over 200 steps (+9%); 24 steps of 16 MoE layers have an SE of about 1%.
-        #expect(gap > 0.04 && gap < 0.13, "gap \(gap), event \(imbalance.mean) (SE \(imbalance.standardError)), analytic \(analytic.moeImbalance)")
-        // ... while the step time agrees (weight reads dominate).
-        #expect(abs(event.report.latencySeconds / analytic.latencySeconds - 1) < 0.005)
+        // The normal approximation was 8% low here (2.21 against 2.41); the sum-conditioned binomial closed form
+        // (RoutingStats) is within 2% plus the sampling error of 24 steps x 16 MoE layers (about 1%).
+        #expect(abs(gap) < 0.02 + 3 * imbalance.standardError / imbalance.mean,
+                "gap \(gap), event \(imbalance.mean) (SE \(imbalance.standardError)), analytic \(analytic.moeImbalance)")
+        // ... and the step time agrees (decode reads the touched experts' weights; 16 sequences touch nearly all 16).
+        #expect(abs(event.report.latencySeconds / analytic.latencySeconds - 1) < 0.01)
     }
 
     @Test("documented gap: dynamic-depth (gather) event mean is about 0.56% below, as fully-run layers skip gather/scatter")

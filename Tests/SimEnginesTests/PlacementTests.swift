@@ -50,8 +50,9 @@ struct PlacementTests {
         let report = Self.withSpans.run(scenario)
         #expect(report.lanes.map(\.name) == ["gpu0", "nvlink4"])
         #expect(report.lanes.map(\.kind) == ["compute", "link"])
-        // Each device sends the 7/8 of its T x k rows bound for other devices: 2048 x 2 x 256 x 2 bytes x 7/8.
-        let bytes = 2048.0 * 2 * 256 * 2 * 7 / 8
+        // The all-to-all moves the busiest device's rows: with capacity factor 1.25 its expert's padded buffer of
+        // ceil(1.25 x 8 x 2048 x 2 / 8) = 5120 rows, 7/8 of them from other devices, 256 x 2 bytes each.
+        let bytes = 5120.0 * 256 * 2 * 7 / 8
         for layer in 0..<2 {
             let spans = report.spans(layer: layer)
             for name in ["mlp.dispatch_all_to_all", "mlp.combine_all_to_all"] {

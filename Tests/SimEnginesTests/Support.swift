@@ -21,9 +21,11 @@ func relDiff(_ a: Double, _ b: Double) -> Double {
 /// Inline scenario YAML (schema version 1). `blocks` are flow-style block definitions, one per line.
 func scenarioYAML(name: String = "t", hardware: String = "nvidia-h100-sxm", phase: String = "prefill", batch: Int = 1,
                   seqLen: Int = 256, dtype: String = "bf16", dModel: Int = 256, vocab: Int = 1000,
-                  includeEmbedding: Bool = true, blocks: [String], layers: String, extras: [String] = []) -> String {
-    var lines = ["schema_version: 1", "name: \(name)", "hardware: \(hardware)",
-                 "workload: {phase: \(phase), batch: \(batch), seq_len: \(seqLen), dtype: \(dtype)}",
+                  includeEmbedding: Bool = true, blocks: [String], layers: String, extras: [String] = [],
+                  extraWorkload: String = "", topLevel: [String] = []) -> String {
+    let more = extraWorkload.isEmpty ? "" : ", " + extraWorkload
+    var lines = ["schema_version: 1", "name: \(name)", "hardware: \(hardware)"] + topLevel + [
+                 "workload: {phase: \(phase), batch: \(batch), seq_len: \(seqLen), dtype: \(dtype)\(more)}",
                  "model:", "  d_model: \(dModel)", "  vocab: \(vocab)", "  include_embedding: \(includeEmbedding)", "  blocks:"]
     for block in blocks { lines.append("    \(block)") }
     lines.append("  layers: \(layers)")
@@ -34,10 +36,12 @@ func scenarioYAML(name: String = "t", hardware: String = "nvidia-h100-sxm", phas
 /// Decodes inline YAML built by ``scenarioYAML``.
 func makeScenario(name: String = "t", hardware: String = "nvidia-h100-sxm", phase: String = "prefill", batch: Int = 1,
                   seqLen: Int = 256, dtype: String = "bf16", dModel: Int = 256, vocab: Int = 1000,
-                  includeEmbedding: Bool = true, blocks: [String], layers: String, extras: [String] = []) throws -> Scenario {
+                  includeEmbedding: Bool = true, blocks: [String], layers: String, extras: [String] = [],
+                  extraWorkload: String = "", topLevel: [String] = [], spans: Bool = false) throws -> Scenario {
     try ScenarioLoader.decode(text: scenarioYAML(name: name, hardware: hardware, phase: phase, batch: batch, seqLen: seqLen,
                                                  dtype: dtype, dModel: dModel, vocab: vocab, includeEmbedding: includeEmbedding,
-                                                 blocks: blocks, layers: layers, extras: extras),
+                                                 blocks: blocks, layers: layers, extras: extras, extraWorkload: extraWorkload,
+                                                 topLevel: topLevel),
                               file: "\(name).yaml")
 }
 

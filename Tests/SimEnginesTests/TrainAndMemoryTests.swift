@@ -15,41 +15,62 @@ struct TrainAndMemoryTests {
     ]
     static let batch = 2, seqLen = 1024
 
-    @Test("Train model FLOPs = 3 x prefill model FLOPs of the same shapes (PaLM: forward + backward = 3 x forward)")
-    func trainIsThreeForwards() throws {
+    @Test("Train FLOPs = forward + backward: 3 x prefill, attention 3.5 x (FlashAttention's 2.5 x backward), then the Adam step")
+    func trainIsForwardPlusBackward() throws {
         for model in Self.models {
             let train = run(try makeScenario(phase: "train", batch: Self.batch, seqLen: Self.seqLen, blocks: model.blocks,
                                              layers: model.layers), spans: true)
             let prefill = run(try makeScenario(phase: "prefill", batch: Self.batch, seqLen: Self.seqLen, blocks: model.blocks,
                                                layers: model.layers), spans: true)
-            func flops(_ r: Report, _ layers: ClosedRange<Int>) -> Double {
-                r.spans.filter { layers.contains($0.layer) }.reduce(0) { $0 + $1.flops }
+            func flops(_ r: Report, _ layers: ClosedRange<Int>, _ keep: (Report.Span) -> Bool = { _ in true }) -> Double {
+                r.spans.filter { layers.contains($0.layer) && keep($0) }.reduce(0) { $0 + $1.flops }
             }
-            // Layers: identical shapes, 3x the FLOPs.
-            #expect(approx(flops(train, 0...1), 3 * flops(prefill, 0...1), rel: 1e-9),
-                    "\(model.name): train layers \(flops(train, 0...1)) vs 3 x prefill \(flops(prefill, 0...1))")
+            let attention = flops(prefill, 0...1) { $0.opClass == "attention" }
+            // Layers: identical shapes; backward 2x forward except attention's 2.5x.
+            #expect(approx(flops(train, 0...1), 3 * flops(prefill, 0...1) + 0.5 * attention, rel: 1e-9),
+                    "\(model.name): train layers \(flops(train, 0...1)) vs prefill \(flops(prefill, 0...1))")
             // The LM head and final norm: training needs logits at every position, inference prefill only at the
             // last one of each sequence, so the epilogue's rows differ by seq_len (both are linear in rows).
-            #expect(approx(flops(train, 2...2), 3 * Double(Self.seqLen) * flops(prefill, 2...2), rel: 1e-9), "\(model.name): epilogue")
-            // Dense models: model FLOPs are all the FLOPs.
-            #expect(approx(train.modelFlops, flops(train, -1...2), rel: 1e-9), "\(model.name)")
+            let head = flops(train, 2...2) { !$0.op.hasPrefix("optimizer") }
+            #expect(approx(head, 3 * Double(Self.seqLen) * flops(prefill, 2...2), rel: 1e-9), "\(model.name): epilogue")
+            // Model FLOPs: everything but the optimizer step (12 FLOPs per parameter, not model work).
+            let adam = flops(train, 2...2) { $0.op.hasPrefix("optimizer") }
+            #expect(adam > 0)
+            #expect(approx(train.modelFlops, flops(train, -1...2) - adam, rel: 1e-9), "\(model.name)")
             #expect(approx(prefill.modelFlops, flops(prefill, -1...2), rel: 1e-9), "\(model.name)")
             #expect(train.latencySeconds > prefill.latencySeconds)
         }
     }
 
-    @Test("Train model FLOPs = 3 x the FLOPs of a prefill that computes logits at every position")
-    func trainIsThreeForwardsWithoutHead() throws {
-        // Without the embedding and LM head only the final norm differs (B x S rows against B rows): 4 FLOPs per element.
+    @Test("Full activation recomputation runs each layer's forward again: executed, not model, FLOPs; keeps layer inputs only")
+    func recomputation() throws {
         for model in Self.models {
-            let train = run(try makeScenario(phase: "train", batch: Self.batch, seqLen: Self.seqLen, includeEmbedding: false,
-                                             blocks: model.blocks, layers: model.layers))
-            let prefill = run(try makeScenario(phase: "prefill", batch: Self.batch, seqLen: Self.seqLen, includeEmbedding: false,
-                                               blocks: model.blocks, layers: model.layers))
-            let d = 256.0, b = Double(Self.batch), s = Double(Self.seqLen)
-            let expected = 3 * (prefill.modelFlops - 4 * b * d + 4 * b * s * d)
-            #expect(approx(train.modelFlops, expected, rel: 1e-9), "\(model.name): train \(train.modelFlops) vs \(expected)")
+            let plain = run(try makeScenario(phase: "train", batch: Self.batch, seqLen: Self.seqLen, blocks: model.blocks, layers: model.layers))
+            let again = run(try makeScenario(phase: "train", batch: Self.batch, seqLen: Self.seqLen, blocks: model.blocks, layers: model.layers,
+                                             extraWorkload: "activation_recomputation: full"))
+            #expect(approx(again.modelFlops, plain.modelFlops, rel: 1e-12), "\(model.name)")
+            #expect(again.executedFlops > plain.executedFlops)
+            #expect(again.latencySeconds > plain.latencySeconds)
+            #expect(again.memory.activationBytes < plain.memory.activationBytes, "\(model.name)")
         }
+    }
+
+    @Test("Training activations include attention statistics, SSM inputs and conv inputs, not only GEMM inputs")
+    func activationsCountWhatBackwardKeeps() throws {
+        // One attention layer, d 256, 8 heads x 32, 4 KV heads, SwiGLU 1024, batch 2 x 1024 tokens, bf16, no embedding.
+        // Kept per layer: GEMM inputs (qkv 2048x256, o 2048x256, gate_up 2048x256, down 2048x1024), attention Q, K, V
+        // (2048 x (256 + 2 x 128)) and its fp32 log-sum-exp (2 x 8 x 1024 x 4 B), the two norms' inputs (2048 x 256 each)
+        // with their fp32 1/rms (2048 x 4 B each), the SwiGLU's two inputs (2 x 2048 x 1024); residual adds keep nothing.
+        let t = 2048.0, b = 2.0
+        let gemm = t * (256 + 256 + 256 + 1024) * b
+        let attention = t * (256 + 2 * 128) * b + 2 * 8 * 1024 * 4
+        let norms = 2 * (t * 256 * b + t * 4)
+        let swiglu = 2 * t * 1024 * b
+        let perLayer = gemm + attention + norms + swiglu
+        let r = run(try makeScenario(phase: "train", batch: 2, seqLen: 1024, includeEmbedding: false, blocks: [Blocks.attention], layers: "[attn]"))
+        // The epilogue keeps the final norm's input and 1/rms (no LM head here).
+        let epilogue = t * 256 * b + t * 4
+        #expect(approx(r.memory.activationBytes, perLayer + epilogue, rel: 1e-9), "\(r.memory.activationBytes) vs \(perLayer + epilogue)")
     }
 
     @Test("Train memory: optimizer = 14 bytes/param for bf16 (2 grad + 12 Adam), weights 2 bytes/param, no KV cache or SSM state")
@@ -120,13 +141,30 @@ struct TrainAndMemoryTests {
         #expect(jamba.memory.ssmStateBytes > 0 && dense.memory.ssmStateBytes == 0)
     }
 
-    @Test("A split hybrid caches only its attention share of the context")
+    @Test("A split hybrid caches only its attention share of the context: prefill positions, decode sequences")
     func splitKV() throws {
-        let split = run(try makeScenario(phase: "decode", batch: 4, seqLen: 8192,
-                                         blocks: [Blocks.hybrid(layout: "split", extra: "split: 0.25")], layers: "[hyb]"))
-        let parallel = run(try makeScenario(phase: "decode", batch: 4, seqLen: 8192,
-                                            blocks: [Blocks.hybrid(layout: "parallel")], layers: "[hyb]"))
-        #expect(approx(split.memory.kvCacheBytes, 0.25 * parallel.memory.kvCacheBytes, rel: 1e-12))
-        #expect(split.memory.ssmStateBytes == parallel.memory.ssmStateBytes)
+        for phase in ["decode", "prefill"] {
+            let split = run(try makeScenario(phase: phase, batch: 4, seqLen: 8192,
+                                             blocks: [Blocks.hybrid(layout: "split", extra: "split: 0.25")], layers: "[hyb]"))
+            let parallel = run(try makeScenario(phase: phase, batch: 4, seqLen: 8192,
+                                                blocks: [Blocks.hybrid(layout: "parallel")], layers: "[hyb]"))
+            #expect(approx(split.memory.kvCacheBytes, 0.25 * parallel.memory.kvCacheBytes, rel: 1e-12), "\(phase)")
+            // Decode splits sequences: the other 3/4 of them keep the SSM state; prefill splits each sequence's tokens,
+            // so every sequence keeps a state.
+            let stateShare = phase == "decode" ? 0.75 : 1
+            #expect(approx(split.memory.ssmStateBytes, stateShare * parallel.memory.ssmStateBytes, rel: 1e-12), "\(phase)")
+        }
+    }
+
+    @Test("Decode with a token split: attention reads its sequences' whole cache, linear in the share, not quadratic")
+    func splitDecodeIsLinear() throws {
+        func sdpa(_ share: Double) throws -> Double {
+            let r = run(try makeScenario(phase: "decode", batch: 16, seqLen: 8192,
+                                         blocks: [Blocks.hybrid(layout: "split", extra: "split: \(share)")], layers: "[hyb]"), spans: true)
+            return r.spans.filter { $0.op == "attention.sdpa" }.reduce(0) { $0 + $1.flops }
+        }
+        let quarter = try sdpa(0.25), half = try sdpa(0.5), full = try sdpa(1)
+        #expect(approx(half, 2 * quarter, rel: 1e-12))
+        #expect(approx(full, 4 * quarter, rel: 1e-12))
     }
 }

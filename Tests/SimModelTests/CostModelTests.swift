@@ -19,8 +19,9 @@ import Testing
     /// An op with the given FLOPs and bytes (the cost model reads only these, the class and, for transfers, the kind).
     static func op(_ opClass: OpClass, flops: Double, bytes: Double,
                    kind: OpKind = .elementwise(elements: 0, flopsPerElement: 0, reads: 0, writes: 0)) -> Op {
-        Op(index: 0, name: "test", component: "test", kind: kind, opClass: opClass, laneMask: 1, dependencies: [],
-           flops: flops, bytes: bytes, modelFlops: flops, formula: "", branch: .none, share: 1, weight: 1, pass: 0)
+        Op(index: 0, name: "test", component: "test", kind: kind, opClass: opClass, role: .projection, laneMask: 1, dependencies: [],
+           flops: flops, matrixFlops: opClass.usesMatrixUnits ? flops : 0, launches: 1, bytes: bytes, modelFlops: flops, formula: "",
+           branch: .none, share: 1, weight: 1, pass: 0)
     }
 
     @Test func computeBoundGemm() {
@@ -107,17 +108,54 @@ import Testing
 
     @Test func transferOverLink() {
         let model = CostModel(profile: Self.profile(), dtype: .fp32)
-        // latency * messages + bytes / bandwidth = 0.1 * 3 + 100 / 50 = 0.3 + 2 = 2.3 s; no launch overhead.
-        let transfer = Self.op(.gatherScatter, flops: 0, bytes: 100, kind: .transfer(bytes: 100, messages: 3))
+        // latency * peers + bytes / bandwidth = 0.1 * 3 + 100 / 50 = 0.3 + 2 = 2.3 s (an all-to-all over 4 devices:
+        // 3 peers; switched link); no launch overhead.
+        let transfer = Self.op(.gatherScatter, flops: 0, bytes: 100, kind: .transfer(bytes: 100, pattern: .allToAll(devices: 4)))
         let b = model.breakdown(transfer, share: 1, link: Self.wire)
         #expect(approx(b.seconds, 2.3))
         #expect(approx(b.overheadSeconds, 0.3))
         #expect(approx(b.memorySeconds, 2))
         #expect(b.bound == "link")
-        // The kind's byte count is what is charged (not op.bytes), and the share does not apply.
+        // The share does not apply to a link.
         #expect(approx(model.seconds(transfer, share: 0.25, link: Self.wire), 2.3))
         // No link: a copy through device memory, 100 / 10 = 10 s.
         #expect(approx(model.seconds(transfer, share: 1, link: nil), 10))
+    }
+
+    /// A fully connected node (one link per peer) moves one peer's bytes at the per-peer bandwidth and an
+    /// all-to-all at the device's aggregate; a switch gives any pattern the device's bandwidth.
+    @Test func topologyShapesTransfers() {
+        let mesh = Link(name: "mesh", bandwidthBytesPerSecond: 70, latencySeconds: 0, topology: .fullyConnected,
+                        perPeerBandwidthBytesPerSecond: 10)
+        let p2p = Self.op(.gatherScatter, flops: 0, bytes: 100, kind: .transfer(bytes: 100, pattern: .pointToPoint))
+        let a2a = Self.op(.gatherScatter, flops: 0, bytes: 70, kind: .transfer(bytes: 70, pattern: .allToAll(devices: 8)))
+        let model = CostModel(profile: Self.profile(), dtype: .fp32)
+        // One peer: 100 B / 10 B/s = 10 s (not 100 / 70).
+        #expect(approx(model.seconds(p2p, share: 1, link: mesh), 10))
+        // All-to-all over 8 devices: 70 B spread over 7 links of 10 B/s = 1 s = 70 / 70.
+        #expect(approx(model.seconds(a2a, share: 1, link: mesh), 1))
+        // Switched at 70 B/s: one peer gets it all, 100 / 70 s.
+        let switched = Link(name: "switch", bandwidthBytesPerSecond: 70, latencySeconds: 0)
+        #expect(approx(model.seconds(p2p, share: 1, link: switched), 100.0 / 70))
+    }
+
+    /// Matrix FLOPs run at the dtype's matrix peak, the rest at the vector peak, both at the class's efficiency.
+    @Test func matrixAndVectorParts() {
+        let model = CostModel(profile: Self.profile(), dtype: .bf16)
+        var op = Self.op(.scan, flops: 300, bytes: 0)
+        op.matrixFlops = 200
+        // 200 / (200 * 0.5) + 100 / (20 * 0.5) = 2 + 10 = 12 s, + 1 s launch.
+        let b = model.breakdown(op, share: 1, link: nil)
+        #expect(approx(b.matrixSeconds, 2))
+        #expect(approx(b.computeSeconds, 12))
+        #expect(approx(b.seconds, 13))
+        // Launches: an op of 5 kernels pays 5 launches; graphs pay the graph launch overhead instead.
+        op.launches = 5
+        #expect(approx(model.seconds(op, share: 1, link: nil), 17))
+        var profile = Self.profile()
+        profile.graphLaunchOverheadSeconds = 0.2
+        let graphs = CostModel(profile: profile, dtype: .bf16, graphs: true)
+        #expect(approx(graphs.seconds(op, share: 1, link: nil), 13))
     }
 
     @Test func emptyOpCostsNothing() {

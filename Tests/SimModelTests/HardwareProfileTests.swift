@@ -49,6 +49,48 @@ import Testing
         #expect(reloaded == profile)
     }
 
+    /// What the writer writes (ProfileYAML, key by key from ProfileKeys) loads back equal: every scalar key,
+    /// every peak, curve, link, source and provenance entry.
+    @Test(arguments: BuiltinProfiles.names)
+    func writerRoundTrips(name: String) throws {
+        let profile = try #require(try BuiltinProfiles.profile(named: name))
+        var reloaded = try HardwareProfileLoader.decode(text: ProfileYAML.text(profile, header: ["test"], fit: ["note: kept as written"]),
+                                                        file: "written.yaml")
+        reloaded.origin = profile.origin
+        #expect(reloaded == profile)
+        // Every key of the table is either written or absent on purpose (an optional key the profile leaves out).
+        let written = ProfileYAML.text(profile)
+        for key in ProfileKeys.scalars where key.get(profile) != nil {
+            let leaf = String(key.path.split(separator: ".").last ?? "")
+            #expect(written.contains(leaf + ":"), "\(name): \(key.path) is not written")
+        }
+    }
+
+    /// report.json's hardware section lists every scalar key of the table (split_overhead_s among them).
+    @Test func reportKeysComeFromTheTable() throws {
+        let profile = try #require(try BuiltinProfiles.profile(named: "generic-cpu"))
+        let json = ProfileYAML.jsonScalars(profile)
+        for key in ProfileKeys.scalars where key.get(profile) != nil { #expect(json[key.path] != nil, "\(key.path)") }
+        #expect(json["split_overhead_s"] != nil)
+    }
+
+    @Test func mi300xFigures() throws {
+        let mi = try #require(try BuiltinProfiles.profile(named: "amd-mi300x"))
+        // ROCm's MI300 microarchitecture table: vector FP32 163.4 TFLOPS (81.7 is FP64).
+        #expect(mi.vectorFlops == 163.4e12)
+        // rocm-smi: 206141652992 B on bare metal.
+        #expect(mi.memoryCapacityBytes == 206_141_652_992)
+        // Seven 64 GB/s peer links, fully connected: one peer at 64 GB/s, an all-to-all at 448 GB/s.
+        let link = try #require(mi.interconnect)
+        #expect(link.topology == .fullyConnected)
+        #expect(approx(link.seconds(bytes: 64e9, peers: 1) - link.latencySeconds, 1, rel: 1e-12))
+        #expect(approx(link.seconds(bytes: 448e9, peers: 7) - 7 * link.latencySeconds, 1, rel: 1e-12))
+        // H100: 81559 MiB as nvidia-smi reports it; NVSwitch gives one peer the whole 450 GB/s.
+        let h100 = try #require(try BuiltinProfiles.profile(named: "nvidia-h100-sxm"))
+        #expect(h100.memoryCapacityBytes == 81559 * 1_048_576)
+        #expect(h100.interconnect?.topology == .switched)
+    }
+
     @Test(arguments: BuiltinProfiles.names)
     func everyDatasheetNumberCitesItsSource(name: String) throws {
         // A datasheet figure cannot be added to a built-in profile without its entry under `sources:`.
@@ -58,7 +100,7 @@ import Testing
             #expect(cited("peak_flops.\(dtype.rawValue)"), "\(name): peak_flops.\(dtype.rawValue) has no source")
         }
         for key in ["memory.capacity_bytes", "memory.bandwidth_bytes_per_s", "vector_flops", "compute_units", "launch_overhead_s",
-                    "efficiency"] {
+                    "efficiency"] + (profile.graphLaunchOverheadSeconds == nil ? [] : ["graph_launch_overhead_s"]) {
             #expect(cited(key), "\(name): \(key) has no source")
         }
         if profile.devicesPerNode > 1 { #expect(cited("devices_per_node"), "\(name): devices_per_node has no source") }

@@ -73,22 +73,32 @@ import Testing
     }
 
     @Test func ssd() {
-        // B=1, L=10, H=2, P=4, N=3, chunk 4: Q = min(4, 10) = 4;
-        // per token per head = 2*Q*(N+P) + 4*N*P = 2*4*7 + 4*3*4 = 56 + 48 = 104;
-        // flops = B*L*H*104 = 1*10*2*104 = 2080; bytes = (3*B*L*H*P + 2*B*L*N)*b = (240 + 60)*b = 300b.
-        let prefill = OpFormulas.cost(of: .ssd(batch: 1, length: 10, heads: 2, headDim: 4, dState: 3, chunk: 4, decodeState: false),
+        // B=1, L=10, H=2, P=4, N=3, G=1, chunk 4: Q = 4, ceil(P/64) = 1, s = min(2, 1 + 64/4) = 2.
+        // matrix = B*L*(4*H*P*N + 2*Q*G*N + H*Q*P*s) = 10*(96 + 24 + 64) = 1840;
+        // vector = B*L*H*(10 + N + 2*P*N/Q + 2.5*Q*s + 7*P) = 20*(10 + 3 + 6 + 20 + 28) = 1340.
+        // bytes = (3*B*L*H*P + 2*B*L*G*N + B*L*H)*b + 2*B*L*Q*G*4 = (240 + 60 + 20)*2 + 320 = 960.
+        let prefill = OpFormulas.cost(of: .ssd(batch: 1, length: 10, heads: 2, headDim: 4, dState: 3, groups: 1, chunk: 4, decodeState: false),
                                       elementBytes: 2)
-        #expect(approx(prefill.flops, 2080))
-        #expect(approx(prefill.bytes, 600))
-        // A chunk longer than the sequence is clipped to it: L=3, Q = 3: 2*3*7 + 48 = 90 per token; flops = 3*2*90 = 540.
-        let short = OpFormulas.cost(of: .ssd(batch: 1, length: 3, heads: 2, headDim: 4, dState: 3, chunk: 256, decodeState: false),
+        #expect(approx(prefill.matrixFlops, 1840))
+        #expect(approx(prefill.flops, 1840 + 1340))
+        #expect(approx(prefill.bytes, 960))
+        #expect(prefill.launches == 5)
+        // C·B^T is per group: 4 groups instead of 1 add 2*Q*N*3 = 72 per token to the matrix part only.
+        let grouped = OpFormulas.cost(of: .ssd(batch: 1, length: 10, heads: 2, headDim: 4, dState: 3, groups: 4, chunk: 4, decodeState: false),
+                                      elementBytes: 2)
+        #expect(approx(grouped.matrixFlops - prefill.matrixFlops, 10 * 72))
+        #expect(approx(grouped.flops - grouped.matrixFlops, 1340))
+        // A chunk longer than the sequence is clipped to it: L=3, Q=3, s=2: matrix = 3*(96 + 18 + 48) = 486;
+        // vector = 6*(10 + 3 + 8 + 15 + 28) = 384.
+        let short = OpFormulas.cost(of: .ssd(batch: 1, length: 3, heads: 2, headDim: 4, dState: 3, groups: 1, chunk: 256, decodeState: false),
                                     elementBytes: 2)
-        #expect(approx(short.flops, 540))
-        // Decode L=1: 6*N*P = 72 per head; flops = 1*1*2*72 = 144;
-        // bytes = (3*1*1*2*4 + 2*1*1*3)*b + 2*B*H*P*N*4 = (24 + 6)*2 + 2*1*2*4*3*4 = 60 + 192 = 252.
-        let decode = OpFormulas.cost(of: .ssd(batch: 1, length: 1, heads: 2, headDim: 4, dState: 3, chunk: 256, decodeState: true),
+        #expect(approx(short.flops, 486 + 384))
+        // Decode (selective_state_update): vector only, B*H*(5*P*N + 7*P) = 2*(60 + 28) = 176;
+        // bytes = (3*B*H*P + 2*B*G*N)*b + 2*B*H*P*N*4 = (24 + 6)*2 + 192 = 252.
+        let decode = OpFormulas.cost(of: .ssd(batch: 1, length: 1, heads: 2, headDim: 4, dState: 3, groups: 1, chunk: 256, decodeState: true),
                                      elementBytes: 2)
-        #expect(approx(decode.flops, 144))
+        #expect(approx(decode.flops, 176))
+        #expect(decode.matrixFlops == 0)
         #expect(approx(decode.bytes, 252))
     }
 
@@ -115,16 +125,20 @@ import Testing
     }
 
     @Test func treeDescent() {
-        // T=5, d=4, depth 3, node width 1: flops = T*depth*(2*d*w + 2) = 5*3*10 = 150;
-        // nodes read = min(1,5) + min(2,5) + min(4,5) = 7; bytes = (T*d + 7*d*w)*b = (20 + 28)*b = 48b.
-        let c = OpFormulas.cost(of: .treeDescent(tokens: 5, dIn: 4, depth: 3, nodeWidth: 1), elementBytes: 2)
+        // T=5, d=4, 3 levels, node width 1: flops = T*levels*(2*d*w + 2) = 5*3*10 = 150;
+        // nodes read (uniform): 1 + 2(1 - 0.5^5) + 4(1 - 0.75^5) = 5.98828; bytes = (T*d + 5.98828*d*w)*b.
+        let c = OpFormulas.cost(of: .treeDescent(tokens: 5, dIn: 4, levels: 3, nodeWidth: 1, outputWidth: 0), elementBytes: 2)
         #expect(approx(c.flops, 150))
-        #expect(approx(c.bytes, 96))
-        // One token, depth 3, width 2: flops = 1*3*(2*4*2 + 2) = 54; nodes read = 1+1+1 = 3;
-        // bytes = (1*4 + 3*4*2)*1 = 28.
-        let one = OpFormulas.cost(of: .treeDescent(tokens: 1, dIn: 4, depth: 3, nodeWidth: 2), elementBytes: 1)
+        #expect(approx(c.bytes, (20 + 5.98828125 * 4) * 2))
+        // One token, 3 levels, width 2: flops = 1*3*(2*4*2 + 2) = 54; one node a level; bytes = (4 + 3*4*2)*1 = 28.
+        let one = OpFormulas.cost(of: .treeDescent(tokens: 1, dIn: 4, levels: 3, nodeWidth: 2, outputWidth: 0), elementBytes: 1)
         #expect(approx(one.flops, 54))
         #expect(approx(one.bytes, 28))
+        // UltraFastBERT nodes also output: per node 2*d*w + 2 + 8*w + 2*w*d_out = 8 + 2 + 8 + 8 = 26; 3 levels: 78.
+        // bytes = (T*(d + d_out) + 3*w*(d + d_out))*b = (8 + 24)*1 = 32.
+        let ufb = OpFormulas.cost(of: .treeDescent(tokens: 1, dIn: 4, levels: 3, nodeWidth: 1, outputWidth: 4), elementBytes: 1)
+        #expect(approx(ufb.flops, 78))
+        #expect(approx(ufb.bytes, 32))
     }
 
     @Test func gatherScatter() {
@@ -136,7 +150,7 @@ import Testing
 
     @Test func transfer() {
         // A transfer carries its byte count unchanged (no element size), no FLOPs.
-        let c = OpFormulas.cost(of: .transfer(bytes: 1234, messages: 3), elementBytes: 4)
+        let c = OpFormulas.cost(of: .transfer(bytes: 1234, pattern: .allToAll(devices: 4)), elementBytes: 4)
         #expect(c.flops == 0)
         #expect(c.bytes == 1234)
     }

@@ -3,80 +3,127 @@ import Testing
 import SimMath
 @testable import SimModel
 
-/// RoutingStats' closed form against a Monte Carlo of the generative model its doc comment states:
-/// the T*k assignments of a batch are Multinomial(T*k, p) (for Dirichlet routing p ~ Dirichlet(a) is
-/// drawn anew per batch). Every simulation uses a fixed seed, so the numbers below are reproducible.
+/// RoutingStats' closed form against a Monte Carlo of the generative model it states (``TopKDesign``):
+/// each token picks k distinct experts by the conditional Poisson design with the routing weights (for
+/// Dirichlet routing the weights are drawn per batch). The draws use the design's exact sequential
+/// sampler, as the event engine does. Every simulation has a fixed seed.
 @Suite struct RoutingStatsTests {
-    /// T = 4096 tokens, top-2: T*k = 8192 assignments.
-    static let assignments = 8192
+    struct Simulation {
+        var meanMax = 0.0, maxStandardError = 0.0
+        var meanTouched = 0.0
+        var meanDropped = 0.0, droppedStandardError = 0.0
+        var meanMaxDevice = 0.0
+    }
 
-    /// Per-batch expert loads drawn from the documented model.
-    static func simulate(seed: UInt64, batches: Int, assignments: Int, experts: Int,
-                         routing: RoutingDistribution) throws -> [[Int]] {
+    /// Loads of `batches` batches of T tokens, with the statistics the closed form predicts.
+    static func simulate(seed: UInt64, batches: Int, tokens t: Int, topK k: Int, experts e: Int, routing: RoutingDistribution,
+                         capacity: Double? = nil, devices: Int = 1) throws -> Simulation {
         let rng = try RandomSource(seed: seed)
-        let fixed = RoutingStats.probabilities(routing, count: experts)
-        var result: [[Int]] = []
-        result.reserveCapacity(batches)
+        let fixed = TopKDesign(shares: RoutingStats.probabilities(routing, count: e), topK: k)
+        var sim = Simulation()
+        var sumSquares = 0.0, dropSquares = 0.0
         for _ in 0..<batches {
-            var p = fixed
-            if case let .dirichlet(a) = routing { p = try rng.dirichlet(alpha: Array(repeating: a, count: experts)) }
-            result.append(try rng.multinomial(trials: assignments, probabilities: p))
+            var design = fixed
+            if case let .dirichlet(a) = routing { design = TopKDesign(shares: try rng.dirichlet(alpha: Array(repeating: a, count: e)), topK: k) }
+            let loads = design.draw(tokens: t) { n, a in (try? rng.binomial(trials: n, probability: a)) ?? 0 }
+            #expect(loads.reduce(0, +) == t * k)
+            #expect(loads.allSatisfy { $0 <= t })
+            let m = Double(loads.max() ?? 0)
+            sim.meanMax += m
+            sumSquares += m * m
+            sim.meanTouched += Double(loads.filter { $0 > 0 }.count)
+            if let c = capacity {
+                let dropped = loads.reduce(0.0) { $0 + max(0, Double($1) - c) } / Double(t * k)
+                sim.meanDropped += dropped
+                dropSquares += dropped * dropped
+            }
+            let per = e / devices
+            sim.meanMaxDevice += Double((0..<devices).map { d in loads[(d * per)..<((d + 1) * per)].reduce(0, +) }.max() ?? 0)
         }
-        return result
+        let n = Double(batches)
+        sim.meanMax /= n
+        sim.maxStandardError = (max(0, sumSquares / n - sim.meanMax * sim.meanMax) / n).squareRoot()
+        sim.meanTouched /= n
+        sim.meanDropped /= n
+        sim.droppedStandardError = (max(0, dropSquares / n - sim.meanDropped * sim.meanDropped) / n).squareRoot()
+        sim.meanMaxDevice /= n
+        return sim
     }
 
-    static func meanMax(_ batches: [[Int]]) -> Double {
-        batches.reduce(0.0) { $0 + Double($1.max()!) } / Double(batches.count)
+    // MARK: The model
+
+    @Test func topKPicksDistinctExperts() throws {
+        // Every token takes exactly k distinct experts: loads sum to T*k and none exceeds T (checked in simulate),
+        // also when one expert's weight would ask for more than every token (explicit [100, 1, 1, 1], top-2).
+        _ = try Self.simulate(seed: 1, batches: 200, tokens: 50, topK: 2, experts: 4, routing: .explicit(loads: [100, 1, 1, 1]))
+        let design = TopKDesign(shares: [100, 1, 1, 1], topK: 2)
+        #expect(design.inclusion.allSatisfy { $0 <= 1 })
+        #expect(approx(design.inclusion.reduce(0, +), 2, rel: 1e-12))
+        // Fewer weighted experts than picks: those are certain, the rest spread evenly.
+        let sparse = TopKDesign(shares: [1, 0, 0, 0], topK: 2)
+        let third: Double = 1.0 / 3
+        let expected: [Double] = [1, third, third, third]
+        #expect(sparse.inclusion == expected)
     }
 
-    /// E[sum_i max(0, L_i - C)] / (T*k).
-    static func meanDroppedFraction(_ batches: [[Int]], capacity: Double, assignments: Int) -> Double {
-        let total = batches.reduce(0.0) { sum, loads in sum + loads.reduce(0.0) { $0 + max(0, Double($1) - capacity) } }
-        return total / Double(batches.count) / Double(assignments)
+    @Test func touchedExpertsUniformIsExact() {
+        // Uniform top-k: each expert is missed by a token with probability 1 - k/E, so E[touched] = E(1 - (1 - k/E)^T).
+        for (t, k, e) in [(1, 2, 8), (3, 2, 8), (16, 2, 64), (1000, 8, 256)] {
+            let stats = RoutingStats.compute(tokens: Double(t), topK: k, experts: e, routing: .uniform, capacityFactor: nil, devices: 1)
+            let exact = Double(e) * (1 - pow(1 - Double(k) / Double(e), Double(t)))
+            #expect(approx(stats.touchedExpertsAllDevices, exact, rel: 1e-12), "T=\(t) k=\(k) E=\(e)")
+        }
+        // Mixtral-shaped decode, batch 1: exactly 2 of 8 experts are read.
+        let one = RoutingStats.compute(tokens: 1, topK: 2, experts: 8, routing: .uniform, capacityFactor: nil, devices: 1)
+        #expect(approx(one.touchedExperts, 2))
+        #expect(one.expectedMaxLoad == 1)
     }
 
-    /// Max over devices of the summed loads of each device's `experts / devices` consecutive experts.
-    static func meanMaxDevice(_ batches: [[Int]], devices: Int) -> Double {
-        batches.reduce(0.0) { sum, loads in
-            let per = loads.count / devices
-            let deviceLoads = (0..<devices).map { d in loads[(d * per)..<((d + 1) * per)].reduce(0, +) }
-            return sum + Double(deviceLoads.max()!)
-        } / Double(batches.count)
+    @Test func touchedExpertsSkewedIsSumOfMarginals() {
+        // Skewed routing: sum_i 1 - (1 - pi_i)^T with the design's inclusion probabilities.
+        let design = TopKDesign(shares: RoutingStats.probabilities(.zipf(exponent: 1.2), count: 16), topK: 2)
+        let stats = RoutingStats.compute(tokens: 5, topK: 2, experts: 16, routing: .zipf(exponent: 1.2), capacityFactor: nil, devices: 1)
+        let exact = design.inclusion.reduce(0.0) { $0 + 1 - pow(1 - $1, 5) }
+        #expect(approx(stats.touchedExpertsAllDevices, exact, rel: 1e-12))
     }
 
-    // MARK: Uniform
-
-    @Test func uniformExpectedMaxClosedForm() {
-        // Each load ~ Binomial(8192, 1/8) ≈ N(1024, 8192 * 1/8 * 7/8 = 896); E[max of 8] = 1024 + z_8 * sqrt(896)
-        // with z_8 = 1.42360: 1024 + 1.42360 * 29.9333 = 1066.61.
-        let stats = RoutingStats.compute(assignments: 8192, experts: 8, routing: .uniform, capacityFactor: nil, devices: 1)
-        let z8 = OrderStatistics.expectedMaximumStandardNormals(count: 8)
-        #expect(approx(z8, 1.42360, rel: 1e-5))
-        #expect(approx(stats.expectedMaxLoad, 1024 + z8 * 896.0.squareRoot()))
-        #expect(approx(stats.expectedMaxLoad, 1066.61, rel: 1e-5))
-        #expect(stats.meanLoads.allSatisfy { approx($0, 1024) })
-        #expect(approx(stats.imbalance, 1066.61 / 1024, rel: 1e-5))
-        #expect(stats.capacityRows == nil)
-        #expect(stats.droppedFraction == 0)
-        // papers.md (Mixture-of-experts load): "T=4096, E=8, k=2: 1068 simulated vs 1058 predicted". The closed form
-        // is within 0.2% of the simulated 1068. (papers.md's own formula T*k/E + z_E*sqrt(T*k/E*(1-k/E)) gives
-        // 1024 + 1.4236*27.71 = 1063.4, not 1058; 1066.6 is within 1% of either.)
-        #expect(relativeDifference(stats.expectedMaxLoad, 1068) < 0.01)
-        #expect(relativeDifference(stats.expectedMaxLoad, 1058) < 0.01)
+    /// The expected maximum load within 2% of Monte Carlo (plus twice the simulation's standard error) from
+    /// 0.25 to 64 assignments per expert, for uniform, zipf and Dirichlet routing, one and two picks; touched
+    /// experts within 2%, drops within 3% (plus twice the standard error).
+    @Test(arguments: [RoutingDistribution.uniform, .zipf(exponent: 1.2), .dirichlet(concentration: 0.3), .dirichlet(concentration: 5)])
+    func expectedMaximumMatchesMonteCarlo(routing: RoutingDistribution) throws {
+        var seed: UInt64 = 100
+        for e in [4, 8, 16, 64] {
+            for k in [1, 2] {
+                for perExpert in [0.25, 1, 4, 16, 64] {
+                    let t = Int((perExpert * Double(e) / Double(k)).rounded())
+                    guard t >= 1 else { continue }
+                    seed += 1
+                    let stats = RoutingStats.compute(tokens: Double(t), topK: k, experts: e, routing: routing, capacityFactor: 1.25, devices: 1)
+                    let sim = try Self.simulate(seed: seed, batches: 2000, tokens: t, topK: k, experts: e, routing: routing,
+                                                capacity: stats.capacityRows)
+                    let tolerance = 0.02 + 2 * sim.maxStandardError / sim.meanMax
+                    #expect(relativeDifference(stats.expectedMaxLoad, sim.meanMax) < tolerance,
+                            "E=\(e) k=\(k) T=\(t): closed \(stats.expectedMaxLoad) vs MC \(sim.meanMax) ± \(sim.maxStandardError)")
+                    #expect(relativeDifference(stats.touchedExpertsAllDevices, sim.meanTouched) < 0.02,
+                            "touched E=\(e) k=\(k) T=\(t): closed \(stats.touchedExpertsAllDevices) vs MC \(sim.meanTouched)")
+                    if sim.meanDropped > 0.01 {
+                        #expect(relativeDifference(stats.droppedFraction, sim.meanDropped) < 0.03 + 2 * sim.droppedStandardError / sim.meanDropped,
+                                "drops E=\(e) k=\(k) T=\(t): closed \(stats.droppedFraction) vs MC \(sim.meanDropped)")
+                    }
+                }
+            }
+        }
     }
 
-    @Test func uniformExpectedMaxMatchesMonteCarlo() throws {
-        // The closed form treats loads as independent; the multinomial's are negatively correlated (they sum to
-        // T*k), which raises E[max] by a factor ~sqrt(E/(E-1)) on the z term: 1024 + 42.6 * 1.069 ≈ 1069.5, 0.3% above.
-        // Monte Carlo standard error with 4000 batches: ~13 / sqrt(4000) ≈ 0.2, i.e. 0.02%. Tolerance 2%.
-        let stats = RoutingStats.compute(assignments: 8192, experts: 8, routing: .uniform, capacityFactor: nil, devices: 1)
-        let mc = Self.meanMax(try Self.simulate(seed: 11, batches: 4000, assignments: 8192, experts: 8, routing: .uniform))
-        #expect(relativeDifference(stats.expectedMaxLoad, mc) < 0.02, "closed \(stats.expectedMaxLoad) vs MC \(mc)")
-        // And the simulation reproduces papers.md's 1068 (Monte Carlo, same setting) to 0.5%.
-        #expect(relativeDifference(mc, 1068) < 0.005, "MC \(mc)")
+    @Test func uniformLargeLoadMatchesPapersFigure() throws {
+        // papers.md (Mixture-of-experts load): T = 4096, E = 8, top-2: 1068 simulated. Loads of 1024 per expert
+        // take the continuous form: mean + sigma sqrt(E/(E-1)) z_8.
+        let stats = RoutingStats.compute(tokens: 4096, topK: 2, experts: 8, routing: .uniform, capacityFactor: nil, devices: 1)
+        #expect(relativeDifference(stats.expectedMaxLoad, 1068) < 0.01, "\(stats.expectedMaxLoad)")
+        let sim = try Self.simulate(seed: 11, batches: 1000, tokens: 4096, topK: 2, experts: 8, routing: .uniform)
+        #expect(relativeDifference(stats.expectedMaxLoad, sim.meanMax) < 0.01, "closed \(stats.expectedMaxLoad) vs MC \(sim.meanMax)")
     }
-
-    // MARK: Zipf
 
     @Test func zipfProbabilities() {
         // p_i = i^-1.2 / H with H = sum_{i=1}^{16} i^-1.2; most loaded first.
@@ -87,127 +134,51 @@ import SimMath
         #expect(approx(p[0], 1 / h))
         #expect(approx(p[1] / p[0], pow(2.0, -1.2)))
         #expect(zip(p, p.dropFirst()).allSatisfy { $0 > $1 })
-        // Explicit loads are normalised; Dirichlet's mean is uniform.
         #expect(RoutingStats.probabilities(.explicit(loads: [1, 3]), count: 2) == [0.25, 0.75])
         #expect(RoutingStats.probabilities(.dirichlet(concentration: 0.5), count: 4) == [0.25, 0.25, 0.25, 0.25])
     }
 
-    @Test func zipfExpectedMaxMatchesMonteCarlo() throws {
-        // p_1 = 0.3653, so the top expert's mean 8192 * 0.3653 = 2992.4 dominates the maximum; the closed form
-        // integrates the max of 16 non-identical normals. Tolerance 2% (MC standard error ~0.03%).
-        let routing = RoutingDistribution.zipf(exponent: 1.2)
-        let stats = RoutingStats.compute(assignments: 8192, experts: 16, routing: routing, capacityFactor: nil, devices: 1)
-        let p1 = RoutingStats.probabilities(routing, count: 16)[0]
-        #expect(approx(stats.meanLoads[0], 8192 * p1))
-        #expect(stats.expectedMaxLoad >= stats.meanLoads[0])
-        let mc = Self.meanMax(try Self.simulate(seed: 12, batches: 4000, assignments: 8192, experts: 16, routing: routing))
-        #expect(relativeDifference(stats.expectedMaxLoad, mc) < 0.02, "closed \(stats.expectedMaxLoad) vs MC \(mc)")
-    }
-
-    // MARK: Dirichlet
-
-    @Test func dirichletExpectedMaxMatchesMonteCarlo() throws {
-        // p ~ Dirichlet(0.5 x 8) per batch, then Multinomial(8192, p). The expected maximum is dominated by
-        // max_i p_i (the binomial noise, sd ~30, is small next to T*k*sd(p_i) = 8192*0.148 = 1212), and p_i ~ Beta(0.5, 3.5)
-        // is strongly right-skewed. Same 2-3% bar as the other routings (MC standard error ~0.5% with 4000 batches).
-        let routing = RoutingDistribution.dirichlet(concentration: 0.5)
-        let stats = RoutingStats.compute(assignments: 8192, experts: 8, routing: routing, capacityFactor: nil, devices: 1)
-        let mc = Self.meanMax(try Self.simulate(seed: 13, batches: 4000, assignments: 8192, experts: 8, routing: routing))
-        #expect(relativeDifference(stats.expectedMaxLoad, mc) < 0.03, "closed \(stats.expectedMaxLoad) vs MC \(mc)")
-    }
-
-    @Test func dirichletDroppedFractionMatchesMonteCarlo() throws {
-        // Dropped fraction is linear in the per-expert marginals, so only their shape matters (not independence).
-        // The closed form matches the Beta-Binomial marginal's mean and variance exactly but replaces its skewed
-        // shape by a normal: the measured gap is ~5% at factor 1.0 and ~3.5% at 1.25 (Python check with 20000
-        // batches). Tolerance 8% = that shape error plus MC noise (~1%).
-        let routing = RoutingDistribution.dirichlet(concentration: 0.5)
-        let batches = try Self.simulate(seed: 14, batches: 4000, assignments: 8192, experts: 8, routing: routing)
-        for factor in [1.0, 1.25] {
-            let stats = RoutingStats.compute(assignments: 8192, experts: 8, routing: routing, capacityFactor: factor, devices: 1)
-            let c = try #require(stats.capacityRows)
-            let mc = Self.meanDroppedFraction(batches, capacity: c, assignments: 8192)
-            #expect(relativeDifference(stats.droppedFraction, mc) < 0.08, "factor \(factor): closed \(stats.droppedFraction) vs MC \(mc)")
-        }
-    }
-
     // MARK: Dropped tokens
 
-    @Test func uniformDroppedFraction() throws {
-        // Factor 1.0: C = ceil(1.0 * 8192/8) = 1024 = the mean; E[(L - C)+] = sd * phi(0) = 29.9333 * 0.398942 = 11.9417
-        // per expert; dropped fraction = 8 * 11.9417 / 8192 = 0.0116618.
-        let one = RoutingStats.compute(assignments: 8192, experts: 8, routing: .uniform, capacityFactor: 1.0, devices: 1)
-        #expect(one.capacityRows == 1024)
-        #expect(approx(one.droppedFraction, 8 * 896.0.squareRoot() / (2 * Double.pi).squareRoot() / 8192, rel: 1e-9))
-        #expect(approx(one.droppedFraction, 0.0116618, rel: 1e-5))
-        // Factor 1.25: C = 1280 is (1280 - 1024) / 29.93 = 8.55 sd above the mean: nothing is dropped.
-        let more = RoutingStats.compute(assignments: 8192, experts: 8, routing: .uniform, capacityFactor: 1.25, devices: 1)
-        #expect(more.capacityRows == 1280)
-        #expect(more.droppedFraction < 1e-12)
-
-        // Monte Carlo: the marginal is exactly Binomial(8192, 1/8), whose mean excess over its mean differs from the
-        // normal's by O(1/n) (skewness 0.026): well under 1%. MC standard error with 4000 batches ~0.5%. Tolerance 3%.
-        let batches = try Self.simulate(seed: 15, batches: 4000, assignments: 8192, experts: 8, routing: .uniform)
-        let mcOne = Self.meanDroppedFraction(batches, capacity: 1024, assignments: 8192)
-        #expect(relativeDifference(one.droppedFraction, mcOne) < 0.03, "closed \(one.droppedFraction) vs MC \(mcOne)")
-        let mcMore = Self.meanDroppedFraction(batches, capacity: 1280, assignments: 8192)
-        #expect(mcMore < 1e-6)
-    }
-
-    @Test func zipfDroppedFraction() throws {
-        // Zipf 1.2 over 16 experts: capacity 512 (factor 1.0) or 640 (1.25) rows; the top experts' means
-        // (2992, 1303, 801, ...) are far above capacity, so the drop is mostly deterministic excess and the closed
-        // form should match the simulation closely. Tolerance 2% (MC standard error ~0.05%).
-        let routing = RoutingDistribution.zipf(exponent: 1.2)
-        let batches = try Self.simulate(seed: 16, batches: 4000, assignments: 8192, experts: 16, routing: routing)
-        for (factor, capacity) in [(1.0, 512.0), (1.25, 640.0)] {
-            let stats = RoutingStats.compute(assignments: 8192, experts: 16, routing: routing, capacityFactor: factor, devices: 1)
-            #expect(stats.capacityRows == capacity)
-            let mc = Self.meanDroppedFraction(batches, capacity: capacity, assignments: 8192)
-            #expect(relativeDifference(stats.droppedFraction, mc) < 0.02, "factor \(factor): closed \(stats.droppedFraction) vs MC \(mc)")
-            // Lower bound: the deterministic excess sum_i max(0, mean_i - C) / (T*k) (Jensen: E[(L-C)+] >= (E L - C)+).
-            let deterministic = stats.meanLoads.reduce(0.0) { $0 + max(0, $1 - capacity) } / 8192
-            #expect(stats.droppedFraction >= deterministic)
+    @Test func droppedFractionIsTheBinomialExcess() {
+        // Uniform top-2 of 8, T = 4096: each load is Binomial(4096, 1/4) exactly; capacity 1.0 -> 1024 rows.
+        let stats = RoutingStats.compute(tokens: 4096, topK: 2, experts: 8, routing: .uniform, capacityFactor: 1.0, devices: 1)
+        #expect(stats.capacityRows == 1024)
+        var excess = 0.0
+        for y in 1025...4096 {
+            excess += (Double(y) - 1024) * exp(CountLaw(.binomial(trials: 4096, probability: 0.25)).logPMF(y))
         }
+        #expect(approx(stats.droppedFraction, 8 * excess / 8192, rel: 1e-6))
+        let roomy = RoutingStats.compute(tokens: 4096, topK: 2, experts: 8, routing: .uniform, capacityFactor: 1.25, devices: 1)
+        #expect(roomy.droppedFraction < 1e-9)
     }
 
     // MARK: Expert parallelism
 
-    @Test func uniformDeviceMaxMatchesMonteCarlo() throws {
-        // 8 experts on 4 devices, 2 consecutive experts each: device load ~ Binomial(8192, 1/4) ≈ N(2048, 1536);
-        // E[max of 4] = 2048 + z_4 * sqrt(1536) = 2048 + 1.029375 * 39.1918 = 2088.34. MC ≈ 2094.6 (negative
-        // correlation again, 0.3%). Tolerance 2%.
-        let stats = RoutingStats.compute(assignments: 8192, experts: 8, routing: .uniform, capacityFactor: nil, devices: 4)
-        #expect(stats.devices == 4)
-        let z4 = OrderStatistics.expectedMaximumStandardNormals(count: 4)
-        #expect(approx(stats.expectedMaxDeviceLoad, 2048 + z4 * 1536.0.squareRoot(), rel: 1e-5))
-        let mc = Self.meanMaxDevice(try Self.simulate(seed: 17, batches: 4000, assignments: 8192, experts: 8, routing: .uniform),
-                                    devices: 4)
-        #expect(relativeDifference(stats.expectedMaxDeviceLoad, mc) < 0.02, "closed \(stats.expectedMaxDeviceLoad) vs MC \(mc)")
-    }
-
-    @Test func zipfDeviceMaxMatchesMonteCarlo() throws {
-        // 16 zipf experts on 4 devices (4 each): device 0 holds the 4 most popular (mean ≈ 5662). Tolerance 2%.
-        let routing = RoutingDistribution.zipf(exponent: 1.2)
-        let stats = RoutingStats.compute(assignments: 8192, experts: 16, routing: routing, capacityFactor: nil, devices: 4)
-        let mc = Self.meanMaxDevice(try Self.simulate(seed: 18, batches: 4000, assignments: 8192, experts: 16, routing: routing),
-                                    devices: 4)
-        #expect(relativeDifference(stats.expectedMaxDeviceLoad, mc) < 0.02, "closed \(stats.expectedMaxDeviceLoad) vs MC \(mc)")
-        // With capacity factor 1.0 a device can process at most capacity * experts per device = 512 * 4 = 2048 rows.
-        let capped = RoutingStats.compute(assignments: 8192, experts: 16, routing: routing, capacityFactor: 1.0, devices: 4)
-        #expect(approx(capped.expectedMaxDeviceLoad, 2048))
-    }
-
-    @Test func oneExpertPerDeviceIsTheExpertMax() {
-        // devices == experts: a device's load is its one expert's load, so the device max is the expert max
-        // (the general integrator vs the i.i.d. fast path: agree to its documented 2e-5 accuracy).
-        let stats = RoutingStats.compute(assignments: 8192, experts: 8, routing: .uniform, capacityFactor: nil, devices: 8)
-        #expect(approx(stats.expectedMaxDeviceLoad, stats.expectedMaxLoad, rel: 1e-4))
+    @Test(arguments: [RoutingDistribution.uniform, .zipf(exponent: 1.2), .dirichlet(concentration: 0.5)])
+    func deviceMaximumMatchesMonteCarlo(routing: RoutingDistribution) throws {
+        for (t, k, e, devices) in [(512, 2, 8, 4), (64, 2, 16, 4), (2048, 1, 16, 8)] {
+            let stats = RoutingStats.compute(tokens: Double(t), topK: k, experts: e, routing: routing, capacityFactor: nil, devices: devices)
+            let sim = try Self.simulate(seed: 200 + UInt64(t), batches: 2000, tokens: t, topK: k, experts: e, routing: routing, devices: devices)
+            #expect(relativeDifference(stats.expectedMaxDeviceLoad, sim.meanMaxDevice) < 0.02,
+                    "T=\(t) k=\(k) E=\(e) D=\(devices): closed \(stats.expectedMaxDeviceLoad) vs MC \(sim.meanMaxDevice)")
+        }
+        // With a capacity factor a device processes at most capacity x experts per device.
+        let capped = RoutingStats.compute(tokens: 4096, topK: 2, experts: 16, routing: .zipf(exponent: 1.2), capacityFactor: 1.0, devices: 4)
+        #expect(approx(capped.expectedMaxDeviceLoad, 512 * 4))
     }
 
     @Test func singleExpertTakesEverything() {
-        let stats = RoutingStats.compute(assignments: 100, experts: 1, routing: .uniform, capacityFactor: nil, devices: 1)
+        let stats = RoutingStats.compute(tokens: 100, topK: 1, experts: 1, routing: .uniform, capacityFactor: nil, devices: 1)
         #expect(stats.expectedMaxLoad == 100)
         #expect(approx(stats.imbalance, 1))
+    }
+
+    @Test func fractionalTokensInterpolate() {
+        let low = RoutingStats.compute(tokens: 4, topK: 2, experts: 8, routing: .uniform, capacityFactor: nil, devices: 1)
+        let high = RoutingStats.compute(tokens: 5, topK: 2, experts: 8, routing: .uniform, capacityFactor: nil, devices: 1)
+        let mid = RoutingStats.compute(tokens: 4.25, topK: 2, experts: 8, routing: .uniform, capacityFactor: nil, devices: 1)
+        #expect(approx(mid.expectedMaxLoad, low.expectedMaxLoad + 0.25 * (high.expectedMaxLoad - low.expectedMaxLoad)))
+        #expect(approx(mid.touchedExperts, low.touchedExperts + 0.25 * (high.touchedExperts - low.touchedExperts)))
     }
 }

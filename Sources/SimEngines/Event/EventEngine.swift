@@ -94,7 +94,7 @@ public struct EventEngine {
 
         for step in 0..<options.steps {
             let s = scenario.atStep(step)
-            let cost = CostModel(profile: s.hardware, dtype: s.workload.dtype)
+            let cost = s.costModel
             let link = s.hardware.interconnect
             let compiled: (graph: OpGraph, pro: CompiledBlock, epi: CompiledBlock, templates: [CompiledBlock])
             if reusable, let cached {

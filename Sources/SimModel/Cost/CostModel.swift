@@ -2,23 +2,30 @@ import Foundation
 
 /// Turns (op, hardware profile, lane) into a duration. The one place that does.
 ///
-/// time = overhead + max(FLOPs / (peak x share x efficiency(FLOPs)), bytes / (bandwidth x share x memory efficiency(bytes)))
+///     time = overhead + max(compute, memory)
+///     compute = matrix FLOPs / (matrix peak x share x eff_c(F)) + vector FLOPs / (vector peak x share x eff_c(F))
+///     memory  = bytes / (bandwidth x share x eff_m(bytes))
+///     overhead = launches x (launch overhead, or the graph launch overhead when the scenario launches
+///                from captured graphs) + split overhead x (lanes the op holds - 1)
 ///
-/// overhead = launch overhead + split overhead x (lanes the op holds - 1).
-/// `peak` is the dtype's matrix peak for GEMM and attention and the vector peak for everything
-/// else; `share` is the fraction of the device's compute units (and bandwidth) the op's lanes hold.
-/// Transfers cost latency x messages + bytes / link bandwidth.
+/// `eff_c` and `eff_m` are the op class's efficiency curves at the op's total FLOPs and bytes; the
+/// matrix peak is the dtype's, the vector peak the profile's non-matrix FP32 rate; `share` is the
+/// fraction of the device's compute units (and bandwidth) the op's lanes hold. Transfers cost the
+/// link's time for their pattern (``Link/seconds(bytes:peers:)``).
 public struct CostModel: Sendable {
     public let profile: HardwareProfile
     public let dtype: DType
     /// Matrix peak of the dtype, FLOP/s.
     public let matrixPeak: Double
+    /// Fixed cost of one launch: the graph launch overhead when `graphs` and the profile has one.
+    public let launchSeconds: Double
     private let curves: [EfficiencyCurve]
 
-    public init(profile: HardwareProfile, dtype: DType) {
+    public init(profile: HardwareProfile, dtype: DType, graphs: Bool = false) {
         self.profile = profile
         self.dtype = dtype
         self.matrixPeak = profile.peakFlops[dtype] ?? profile.vectorFlops
+        self.launchSeconds = graphs ? (profile.graphLaunchOverheadSeconds ?? profile.launchOverheadSeconds) : profile.launchOverheadSeconds
         self.curves = OpClass.allCases.map { profile.curve($0) }
     }
 
@@ -28,6 +35,8 @@ public struct CostModel: Sendable {
         public var overheadSeconds: Double
         public var computeSeconds: Double
         public var memorySeconds: Double
+        /// Of `computeSeconds`: the matrix units' part.
+        public var matrixSeconds: Double
         public var peakFlopsPerSecond: Double
         public var computeEfficiency: Double
         public var memoryEfficiency: Double
@@ -60,28 +69,34 @@ public struct CostModel: Sendable {
 
     @inline(__always)
     private func breakdownValues(_ op: Op, share: Double, link: Link?) -> Breakdown {
-        if case let .transfer(bytes, messages) = op.kind {
+        if case let .transfer(_, pattern) = op.kind {
+            // op.bytes: the kind's bytes times the phase's passes (a training step sends the gradient back).
             guard let link else {
                 // Same device: a copy through memory.
-                let t = bytes / profile.memoryBandwidthBytesPerSecond
-                return Breakdown(seconds: t, overheadSeconds: 0, computeSeconds: 0, memorySeconds: t,
+                let t = op.bytes / profile.memoryBandwidthBytesPerSecond
+                return Breakdown(seconds: t, overheadSeconds: 0, computeSeconds: 0, memorySeconds: t, matrixSeconds: 0,
                                  peakFlopsPerSecond: 0, computeEfficiency: 0, memoryEfficiency: 1, bound: "memory")
             }
-            let latency = link.latencySeconds * messages
-            let wire = bytes / link.bandwidthBytesPerSecond
-            return Breakdown(seconds: latency + wire, overheadSeconds: latency, computeSeconds: 0, memorySeconds: wire,
-                             peakFlopsPerSecond: 0, computeEfficiency: 0, memoryEfficiency: 1, bound: "link")
+            let total = link.seconds(bytes: op.bytes, peers: pattern.peers)
+            let latency = link.latencySeconds * Double(pattern.peers)
+            return Breakdown(seconds: total, overheadSeconds: latency, computeSeconds: 0, memorySeconds: total - latency,
+                             matrixSeconds: 0, peakFlopsPerSecond: 0, computeEfficiency: 0, memoryEfficiency: 1, bound: "link")
         }
         let c = curve(op.opClass)
-        let peak = (op.opClass.usesMatrixUnits ? matrixPeak : profile.vectorFlops) * share
         let computeEff = c.computeEfficiency(flops: op.flops)
         let memoryEff = c.memoryEfficiency(bytes: op.bytes)
-        let compute = op.flops > 0 ? op.flops / (peak * computeEff) : 0
+        let vectorFlops = max(0, op.flops - op.matrixFlops)
+        let matrix = op.matrixFlops > 0 ? op.matrixFlops / (matrixPeak * share * computeEff) : 0
+        let vector = vectorFlops > 0 ? vectorFlops / (profile.vectorFlops * share * computeEff) : 0
+        let compute = matrix + vector
         let memory = op.bytes > 0 ? op.bytes / (profile.memoryBandwidthBytesPerSecond * share * memoryEff) : 0
         let extraLanes = Double(max(0, op.laneMask.nonzeroBitCount - 1))
-        let overhead = (op.flops > 0 || op.bytes > 0) ? profile.launchOverheadSeconds + profile.splitOverheadSeconds * extraLanes : 0
+        let overhead = (op.flops > 0 || op.bytes > 0)
+            ? launchSeconds * op.launches + profile.splitOverheadSeconds * extraLanes : 0
+        // The peak an op's FLOPs meet on average (for the trace).
+        let peak = compute > 0 ? op.flops / (compute * computeEff) : (op.opClass.usesMatrixUnits ? matrixPeak : profile.vectorFlops) * share
         return Breakdown(seconds: overhead + max(compute, memory), overheadSeconds: overhead, computeSeconds: compute,
-                         memorySeconds: memory, peakFlopsPerSecond: peak, computeEfficiency: computeEff,
+                         memorySeconds: memory, matrixSeconds: matrix, peakFlopsPerSecond: peak, computeEfficiency: computeEff,
                          memoryEfficiency: memoryEff, bound: compute >= memory ? "compute" : "memory")
     }
 }

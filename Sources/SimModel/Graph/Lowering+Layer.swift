@@ -9,11 +9,12 @@ extension Lowering {
     }
 
     func lowerLayer(name: String, block: BlockSpec, layer: Int) -> BlockGraph {
-        var b = OpBuilder(elementBytes: elementBytes, phaseMultiplier: phaseMultiplier)
+        var b = builder()
         let all = lanes.deviceMask
         let d = scenario.model.dModel
         let full = fullTokens
         var split: Double? = nil
+        var solutions: SplitSolutions? = nil
         var routing: RoutingStats? = nil
         var expected = 1.0
 
@@ -21,7 +22,7 @@ extension Lowering {
         var start: [Int] = []
         let depth = scenario.model.dynamicDepth
         if let depth, depth.routerWidth > 0 {
-            start = [b.add("depth.router", "router", .router(tokens: full.total, dIn: d, outputs: depth.routerWidth), .router,
+            start = [b.add("depth.router", "router", .router(tokens: full.total, dIn: d, outputs: depth.routerWidth), .router, .router,
                            lanes: all, share: 1, after: [])]
         }
 
@@ -72,58 +73,66 @@ extension Lowering {
             guard tokens.total > 0 else { continue }
             let compacted = depth?.compaction == .gather && pass.fraction < 1
             if compacted {
-                previous = [b.add("depth.gather", "router", .gatherScatter(rows: tokens.total, width: d), .gatherScatter,
+                previous = [b.add("depth.gather", "router", .gatherScatter(rows: tokens.total, width: d), .gatherScatter, .gather,
                                   lanes: all, share: 1, after: previous)]
             }
             let (end, solved, stats) = lowerPass(block: block, tokens: tokens, after: previous, builder: &b)
-            split = split ?? solved
+            split = split ?? solved?.ratio
+            solutions = solutions ?? solved?.solutions
             routing = routing ?? stats
             previous = end
             if compacted {
-                previous = [b.add("depth.scatter", "router", .gatherScatter(rows: tokens.total, width: d), .gatherScatter,
+                previous = [b.add("depth.scatter", "router", .gatherScatter(rows: tokens.total, width: d), .gatherScatter, .gather,
                                   lanes: all, share: 1, after: previous)]
             }
         }
+
+        b.fuse(scenario.execution.fuse)
 
         // Model FLOPs had every token run the layer once: the same block on the full batch, unweighted.
         let dense: Double
         if depth == nil {
             dense = b.ops.reduce(0) { $0 + $1.modelFlops }
         } else {
-            var denseBuilder = OpBuilder(elementBytes: elementBytes, phaseMultiplier: phaseMultiplier)
+            var denseBuilder = builder()
             _ = lowerPass(block: block, tokens: full, after: [], builder: &denseBuilder, fixedSplit: split)
             dense = denseBuilder.ops.reduce(0) { $0 + $1.modelFlops }
         }
 
         let memory = memoryOf(block: block, split: split)
+        // Activations: training keeps what backward needs (per run of each op); inference, the largest
+        // live GEMM operands.
         var activation = 0.0
-        for op in b.ops {
-            if case let .gemm(m, n, k, count) = op.kind {
-                activation = scenario.workload.phase == .train
-                    ? activation + m * k * count * elementBytes
-                    : max(activation, (m * k + m * n) * count * elementBytes)
+        if scenario.workload.phase == .train {
+            activation = b.ops.reduce(0) { $0 + $1.savedBytes * $1.weight }
+        } else {
+            for op in b.ops {
+                if case let .gemm(m, n, k, count) = op.kind { activation = max(activation, (m * k + m * n) * count * elementBytes) }
             }
         }
         var routesExperts = false
         if case .moe = block.mlp { routesExperts = true }
-        return BlockGraph(blockName: name, ops: b.ops, splitRatio: split, routing: routing, routesExperts: routesExperts,
-                          expectedExecutions: expected,
-                          weightBytes: memory.parameters * elementBytes, kvCacheBytes: memory.kvCache,
-                          ssmStateBytes: memory.ssmState, activationBytes: activation, parameters: memory.parameters,
-                          denseModelFlops: dense)
+        var graph = BlockGraph(blockName: name, ops: b.ops, splitRatio: split, routing: routing, routesExperts: routesExperts,
+                               expectedExecutions: expected,
+                               weightBytes: memory.parameters * elementBytes, kvCacheBytes: memory.kvCache,
+                               ssmStateBytes: memory.ssmState, activationBytes: activation, parameters: memory.parameters,
+                               denseModelFlops: dense)
+        graph.splitSolutions = solutions
+        graph.checkpointBytes = full.total * Double(d) * elementBytes
+        return graph
     }
 
     /// One pass of the block: norm, mixer, residual, then the MLP. Returns the ops the next pass waits for.
     func lowerPass(block: BlockSpec, tokens: Tokens, after: [Int], builder b: inout OpBuilder,
-                   fixedSplit: Double? = nil) -> (end: [Int], split: Double?, routing: RoutingStats?) {
+                   fixedSplit: Double? = nil) -> (end: [Int], split: (ratio: Double, solutions: SplitSolutions?)?, routing: RoutingStats?) {
         let all = lanes.deviceMask
         let d = scenario.model.dModel
         let t = tokens.total
         var last = after
-        var split: Double? = nil
+        var split: (ratio: Double, solutions: SplitSolutions?)? = nil
         if block.mixer != .none {
             let norm = b.add("norm1", "norm", .elementwise(elements: t * Double(d), flopsPerElement: 4, reads: 1, writes: 1),
-                             .elementwise, lanes: all, share: 1, after: last)
+                             .elementwise, .rmsNorm, lanes: all, share: 1, after: last)
             var mixerEnd: [Int] = []
             switch block.mixer {
             case let .attention(spec):
@@ -131,23 +140,23 @@ extension Lowering {
             case let .ssm(spec):
                 mixerEnd = [lowerSSM(spec, tokens: tokens, lanes: all, share: 1, after: [norm], branch: .none, builder: &b)]
             case let .hybrid(spec):
-                let result = lowerHybrid(spec, tokens: tokens, after: [norm], builder: &b, fixedSplit: fixedSplit)
+                let result = lowerHybrid(spec, block: block, tokens: tokens, after: [norm], builder: &b, fixedSplit: fixedSplit)
                 mixerEnd = result.end
                 split = result.split
             case .none:
                 break
             }
             last = [b.add("residual1", "norm", .elementwise(elements: t * Double(d), flopsPerElement: 1, reads: 2, writes: 1),
-                          .elementwise, lanes: all, share: 1, after: mixerEnd)]
+                          .elementwise, .residual, lanes: all, share: 1, after: mixerEnd)]
         }
         var routing: RoutingStats? = nil
         if let mlp = block.mlp {
             let norm = b.add("norm2", "norm", .elementwise(elements: t * Double(d), flopsPerElement: 4, reads: 1, writes: 1),
-                             .elementwise, lanes: all, share: 1, after: last)
+                             .elementwise, .rmsNorm, lanes: all, share: 1, after: last)
             let result = lowerMLP(mlp, tokens: tokens, after: [norm], builder: &b)
             routing = result.routing
             last = [b.add("residual2", "norm", .elementwise(elements: t * Double(d), flopsPerElement: 1, reads: 2, writes: 1),
-                          .elementwise, lanes: all, share: 1, after: [result.end])]
+                          .elementwise, .residual, lanes: all, share: 1, after: [result.end])]
         }
         return (last, split, routing)
     }
@@ -158,13 +167,13 @@ extension Lowering {
                         branch: Op.Branch, builder b: inout OpBuilder) -> Int {
         let d = Double(scenario.model.dModel), t = tokens.total
         let qkvWidth = Double((s.heads + 2 * s.kvHeads) * s.headDim)
-        let qkv = b.add("attention.qkv_proj", "attention", .gemm(m: t, n: qkvWidth, k: d, count: 1), .gemm,
+        let qkv = b.add("attention.qkv_proj", "attention", .gemm(m: t, n: qkvWidth, k: d, count: 1), .gemm, .projection,
                         lanes: mask, share: share, after: after, branch: branch)
         let core = b.add("attention.sdpa", "attention",
                          .attention(batch: tokens.batch, heads: s.heads, kvHeads: s.kvHeads, queries: tokens.queries,
                                     keys: tokens.keys, headDim: s.headDim, causal: s.causal, window: s.window),
-                         .attention, lanes: mask, share: share, after: [qkv], branch: branch)
-        return b.add("attention.o_proj", "attention", .gemm(m: t, n: d, k: Double(s.heads * s.headDim), count: 1), .gemm,
+                         .attention, .attention, lanes: mask, share: share, after: [qkv], branch: branch)
+        return b.add("attention.o_proj", "attention", .gemm(m: t, n: d, k: Double(s.heads * s.headDim), count: 1), .gemm, .projection,
                      lanes: mask, share: share, after: [core], branch: branch)
     }
 
@@ -179,36 +188,37 @@ extension Lowering {
             // Mamba-1 (state-spaces/mamba mamba_simple.py): in_proj d -> 2*d_inner (x and z), causal conv1d,
             // x_proj d_inner -> dt_rank + 2N, dt_proj dt_rank -> d_inner, selective scan, out_proj d_inner -> d.
             let r = Double(s.resolvedDtRank(dModel: dModel))
-            let inProj = b.add("ssm.in_proj", "ssm", .gemm(m: t, n: 2 * di, k: d, count: 1), .gemm,
+            let inProj = b.add("ssm.in_proj", "ssm", .gemm(m: t, n: 2 * di, k: d, count: 1), .gemm, .projection,
                                lanes: mask, share: share, after: after, branch: branch)
-            let conv = b.add("ssm.conv1d", "ssm", .conv1d(tokens: t, channels: dInner, width: s.dConv), .conv,
+            let conv = b.add("ssm.conv1d", "ssm", .conv1d(tokens: t, channels: dInner, width: s.dConv), .conv, .conv1d,
                              lanes: mask, share: share, after: [inProj], branch: branch)
-            let xProj = b.add("ssm.x_proj", "ssm", .gemm(m: t, n: r + 2 * n, k: di, count: 1), .gemm,
+            let xProj = b.add("ssm.x_proj", "ssm", .gemm(m: t, n: r + 2 * n, k: di, count: 1), .gemm, .projection,
                               lanes: mask, share: share, after: [conv], branch: branch)
-            let dtProj = b.add("ssm.dt_proj", "ssm", .gemm(m: t, n: di, k: r, count: 1), .gemm,
+            let dtProj = b.add("ssm.dt_proj", "ssm", .gemm(m: t, n: di, k: r, count: 1), .gemm, .projection,
                                lanes: mask, share: share, after: [xProj], branch: branch)
             let scan = b.add("ssm.selective_scan", "ssm",
                              .selectiveScan(batch: tokens.batch, length: tokens.queries, dInner: dInner, dState: s.dState,
                                             decodeState: tokens.isDecode),
-                             .scan, lanes: mask, share: share, after: [dtProj], branch: branch)
-            return b.add("ssm.out_proj", "ssm", .gemm(m: t, n: d, k: di, count: 1), .gemm,
+                             .scan, .selectiveScan, lanes: mask, share: share, after: [dtProj], branch: branch)
+            return b.add("ssm.out_proj", "ssm", .gemm(m: t, n: d, k: di, count: 1), .gemm, .projection,
                          lanes: mask, share: share, after: [scan], branch: branch)
         case .mamba2:
             // Mamba-2 (mamba2_simple.py): in_proj d -> 2*d_inner + 2*G*N + H (z, x, B, C, dt), conv1d over
             // x, B, C, SSD scan, gated RMSNorm, out_proj d_inner -> d.
             let heads = s.heads(dModel: dModel)
             let g = Double(s.groups)
-            let inProj = b.add("ssm.in_proj", "ssm", .gemm(m: t, n: 2 * di + 2 * g * n + Double(heads), k: d, count: 1), .gemm,
+            let inProj = b.add("ssm.in_proj", "ssm", .gemm(m: t, n: 2 * di + 2 * g * n + Double(heads), k: d, count: 1), .gemm, .projection,
                                lanes: mask, share: share, after: after, branch: branch)
             let conv = b.add("ssm.conv1d", "ssm", .conv1d(tokens: t, channels: dInner + 2 * s.groups * s.dState, width: s.dConv),
-                             .conv, lanes: mask, share: share, after: [inProj], branch: branch)
+                             .conv, .conv1d, lanes: mask, share: share, after: [inProj], branch: branch)
+            // Chunk 256: Mamba2's default chunk_size (state-spaces/mamba mamba_ssm/modules/mamba2.py).
             let scan = b.add("ssm.ssd", "ssm",
                              .ssd(batch: tokens.batch, length: tokens.queries, heads: heads, headDim: s.headDim,
-                                  dState: s.dState, chunk: 256, decodeState: tokens.isDecode),
-                             .scan, lanes: mask, share: share, after: [conv], branch: branch)
+                                  dState: s.dState, groups: s.groups, chunk: 256, decodeState: tokens.isDecode),
+                             .scan, .ssd, lanes: mask, share: share, after: [conv], branch: branch)
             let norm = b.add("ssm.gated_norm", "ssm", .elementwise(elements: t * di, flopsPerElement: 6, reads: 2, writes: 1),
-                             .elementwise, lanes: mask, share: share, after: [scan], branch: branch)
-            return b.add("ssm.out_proj", "ssm", .gemm(m: t, n: d, k: di, count: 1), .gemm,
+                             .elementwise, .gatedNorm, lanes: mask, share: share, after: [scan], branch: branch)
+            return b.add("ssm.out_proj", "ssm", .gemm(m: t, n: d, k: di, count: 1), .gemm, .projection,
                          lanes: mask, share: share, after: [norm], branch: branch)
         }
     }
@@ -226,22 +236,27 @@ extension Lowering {
         }
     }
 
-    func lowerHybrid(_ h: HybridSpec, tokens: Tokens, after: [Int], builder b: inout OpBuilder,
-                     fixedSplit: Double?) -> (end: [Int], split: Double?) {
+    func lowerHybrid(_ h: HybridSpec, block: BlockSpec, tokens: Tokens, after: [Int], builder b: inout OpBuilder,
+                     fixedSplit: Double?) -> (end: [Int], split: (ratio: Double, solutions: SplitSolutions?)?) {
         let all = lanes.deviceMask
         let d = scenario.model.dModel
         let place = branchLanes(h.placement)
         var attentionTokens = tokens, ssmTokens = tokens
-        var ratio: Double? = nil
+        var solved: (ratio: Double, solutions: SplitSolutions?)? = nil
         if h.layout == .split {
-            let r: Double
-            if let fixedSplit { r = fixedSplit } else {
+            if let fixedSplit {
+                solved = (fixedSplit, nil)
+            } else {
                 switch h.split {
-                case let .fixed(value): r = value
-                case .balanced: r = solveBalancedSplit(h, tokens: tokens)
+                case let .fixed(value): solved = (value, nil)
+                case .balanced, .optimal:
+                    let balanced = solveBalancedSplit(h, tokens: tokens)
+                    let optimal = solveOptimalSplit(block: block, tokens: tokens, balanced: balanced)
+                    let both = SplitSolutions(balanced: balanced, optimal: optimal)
+                    solved = (h.split == .balanced ? balanced : optimal, both)
                 }
             }
-            ratio = r
+            let r = solved?.ratio ?? 0.5
             attentionTokens = tokens.split(r)
             ssmTokens = tokens.split(1 - r)
         }
@@ -254,8 +269,8 @@ extension Lowering {
             var sAfter = a
             if place.ssmOnSecondDevice {
                 sAfter = [b.add("hybrid.send_to_ssm_device", "fusion",
-                                .transfer(bytes: ssmTokens.total * Double(d) * elementBytes * phaseMultiplier, messages: 1),
-                                .gatherScatter, lanes: link, share: 1, after: a, branch: .ssm)]
+                                .transfer(bytes: ssmTokens.total * Double(d) * elementBytes, pattern: .pointToPoint),
+                                .gatherScatter, .transfer, lanes: link, share: 1, after: a, branch: .ssm)]
             }
             ssmEnd = [lowerSSM(h.ssm, tokens: ssmTokens, lanes: place.ssm.0, share: place.ssm.1, after: sAfter, branch: .ssm, builder: &b)]
             attentionEnd = a
@@ -268,8 +283,8 @@ extension Lowering {
                 var ssmStart = after
                 if place.ssmOnSecondDevice {
                     ssmStart = [b.add("hybrid.send_to_ssm_device", "fusion",
-                                      .transfer(bytes: ssmTokens.total * Double(d) * elementBytes * phaseMultiplier, messages: 1),
-                                      .gatherScatter, lanes: link, share: 1, after: after, branch: .ssm)]
+                                      .transfer(bytes: ssmTokens.total * Double(d) * elementBytes, pattern: .pointToPoint),
+                                      .gatherScatter, .transfer, lanes: link, share: 1, after: after, branch: .ssm)]
                 }
                 ssmEnd = [lowerSSM(h.ssm, tokens: ssmTokens, lanes: place.ssm.0, share: place.ssm.1, after: ssmStart,
                                    branch: .ssm, builder: &b)]
@@ -277,12 +292,12 @@ extension Lowering {
         }
         if place.ssmOnSecondDevice, !ssmEnd.isEmpty {
             ssmEnd = [b.add("hybrid.return_from_ssm_device", "fusion",
-                            .transfer(bytes: ssmTokens.total * Double(d) * elementBytes * phaseMultiplier, messages: 1),
-                            .gatherScatter, lanes: link, share: 1, after: ssmEnd, branch: .ssm)]
+                            .transfer(bytes: ssmTokens.total * Double(d) * elementBytes, pattern: .pointToPoint),
+                            .gatherScatter, .transfer, lanes: link, share: 1, after: ssmEnd, branch: .ssm)]
         }
         let joined = attentionEnd + ssmEnd
-        if h.layout == .sequential { return (ssmEnd, ratio) }
-        return (lowerFusion(h.fusion, tokens: tokens, after: joined.isEmpty ? after : joined, builder: &b), ratio)
+        if h.layout == .sequential { return (ssmEnd, solved) }
+        return (lowerFusion(h.fusion, tokens: tokens, after: joined.isEmpty ? after : joined, builder: &b), solved)
     }
 
     func lowerFusion(_ fusion: HybridSpec.Fusion, tokens: Tokens, after: [Int], builder b: inout OpBuilder) -> [Int] {
@@ -291,34 +306,34 @@ extension Lowering {
         switch fusion {
         case .concatProjection:
             // FlowHN no-split variant: concat on features, then a 2d -> d linear.
-            let cat = b.add("fusion.concat", "fusion", .gatherScatter(rows: t, width: 2 * scenario.model.dModel), .gatherScatter,
+            let cat = b.add("fusion.concat", "fusion", .gatherScatter(rows: t, width: 2 * scenario.model.dModel), .gatherScatter, .gather,
                             lanes: all, share: 1, after: after)
-            return [b.add("fusion.proj", "fusion", .gemm(m: t, n: d, k: 2 * d, count: 1), .gemm, lanes: all, share: 1, after: [cat])]
+            return [b.add("fusion.proj", "fusion", .gemm(m: t, n: d, k: 2 * d, count: 1), .gemm, .projection, lanes: all, share: 1, after: [cat])]
         case .mean:
             return [b.add("fusion.mean", "fusion", .elementwise(elements: t * d, flopsPerElement: 2, reads: 2, writes: 1),
-                          .elementwise, lanes: all, share: 1, after: after)]
+                          .elementwise, .mean, lanes: all, share: 1, after: after)]
         case .gate:
-            let logits = b.add("fusion.gate_proj", "fusion", .gemm(m: t, n: d, k: d, count: 1), .gemm, lanes: all, share: 1, after: after)
+            let logits = b.add("fusion.gate_proj", "fusion", .gemm(m: t, n: d, k: d, count: 1), .gemm, .projection, lanes: all, share: 1, after: after)
             return [b.add("fusion.gate_mix", "fusion", .elementwise(elements: t * d, flopsPerElement: 6, reads: 3, writes: 1),
-                          .elementwise, lanes: all, share: 1, after: [logits])]
+                          .elementwise, .gateMix, lanes: all, share: 1, after: [logits])]
         case .sequenceConcat:
             // FlowHN split code: concat along the sequence, d x d linear + residual + RMSNorm + d x d linear + residual.
-            let cat = b.add("fusion.seq_concat", "fusion", .gatherScatter(rows: t, width: scenario.model.dModel), .gatherScatter,
+            let cat = b.add("fusion.seq_concat", "fusion", .gatherScatter(rows: t, width: scenario.model.dModel), .gatherScatter, .gather,
                             lanes: all, share: 1, after: after)
-            let p1 = b.add("fusion.proj1", "fusion", .gemm(m: t, n: d, k: d, count: 1), .gemm, lanes: all, share: 1, after: [cat])
+            let p1 = b.add("fusion.proj1", "fusion", .gemm(m: t, n: d, k: d, count: 1), .gemm, .projection, lanes: all, share: 1, after: [cat])
             let r1 = b.add("fusion.residual1", "fusion", .elementwise(elements: t * d, flopsPerElement: 1, reads: 2, writes: 1),
-                           .elementwise, lanes: all, share: 1, after: [p1])
+                           .elementwise, .residual, lanes: all, share: 1, after: [p1])
             let n = b.add("fusion.norm", "fusion", .elementwise(elements: t * d, flopsPerElement: 4, reads: 1, writes: 1),
-                          .elementwise, lanes: all, share: 1, after: [r1])
-            let p2 = b.add("fusion.proj2", "fusion", .gemm(m: t, n: d, k: d, count: 1), .gemm, lanes: all, share: 1, after: [n])
+                          .elementwise, .rmsNorm, lanes: all, share: 1, after: [r1])
+            let p2 = b.add("fusion.proj2", "fusion", .gemm(m: t, n: d, k: d, count: 1), .gemm, .projection, lanes: all, share: 1, after: [n])
             return [b.add("fusion.residual2", "fusion", .elementwise(elements: t * d, flopsPerElement: 1, reads: 2, writes: 1),
-                          .elementwise, lanes: all, share: 1, after: [p2])]
+                          .elementwise, .residual, lanes: all, share: 1, after: [p2])]
         }
     }
 
     /// Seconds of one branch's ops at a given token split.
     func branchSeconds(_ h: HybridSpec, tokens: Tokens, attentionShare r: Double, branch: Op.Branch) -> Double {
-        var b = OpBuilder(elementBytes: elementBytes, phaseMultiplier: phaseMultiplier)
+        var b = builder()
         let place = branchLanes(h.placement)
         switch branch {
         case .attention:
@@ -349,5 +364,25 @@ extension Lowering {
         }
         // Not expected (f is continuous and bracketed); fall back to minimising the imbalance.
         return (try? Minimization.brent(lower: epsilon, upper: 1 - epsilon, guess: nil) { abs(f($0)) }.x) ?? 0.5
+    }
+
+    /// The attention share that minimises the layer's latency (one pass of the block lowered at that ratio and
+    /// list-scheduled on its lanes; GSL Brent minimiser after a grid scan, `Minimization.brent`). Not the
+    /// balanced ratio when both branches queue on one lane: there the latency is their sum, least where
+    /// the marginal costs (not the times) are equal.
+    func solveOptimalSplit(block: BlockSpec, tokens: Tokens, balanced: Double) -> Double {
+        let laneCount = lanes.lanes.count
+        let link = scenario.hardware.interconnect
+        let latency: (Double) -> Double = { r in
+            var b = self.builder()
+            _ = self.lowerPass(block: block, tokens: tokens, after: [], builder: &b, fixedSplit: r)
+            b.fuse(self.scenario.execution.fuse)
+            return ListSchedule(ops: b.ops, laneCount: laneCount, cost: self.cost, link: link).latency
+        }
+        let best = (try? Minimization.brent(lower: 0, upper: 1, guess: balanced > 0 && balanced < 1 ? balanced : nil,
+                                            absoluteTolerance: 1e-7, latency))
+        guard let best else { return balanced }
+        // The grid and Brent work on a smooth-ish function; keep the balanced ratio when it is no worse.
+        return latency(balanced) <= best.value * (1 + 1e-12) ? balanced : best.x
     }
 }

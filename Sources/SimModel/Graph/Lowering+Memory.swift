@@ -4,7 +4,9 @@ extension Lowering {
     /// Parameters, KV cache and SSM state of one layer, as held by one device.
     ///
     /// KV cache (prefill and decode, causal attention only): 2 * B * min(context, window) * Hkv * head_dim * b, on attention
-    /// branches only; a split hybrid caches only its attention share of the context. SSM state: the fp32
+    /// branches only. A split hybrid caches only its attention share: in prefill the share of each sequence's
+    /// positions (2 * B * min(r * context, window) ...); in decode the share of the sequences (2 * r*B * min(context,
+    /// window) ...), whose SSM state is then kept for the other (1 - r)*B sequences only. SSM state: the fp32
     /// (B, d_inner, N) state plus the conv state (B, conv channels, d_conv - 1) * b.
     func memoryOf(block: BlockSpec, split: Double?) -> (parameters: Double, kvCache: Double, ssmState: Double) {
         let d = Double(scenario.model.dModel)
@@ -14,15 +16,19 @@ extension Lowering {
         let keepsCache = w.phase != .train
         var params = 0.0, kv = 0.0, state = 0.0
 
+        let decode = w.phase == .decode
         func attention(_ s: AttentionSpec, share: Double) {
             params += d * Double((s.heads + 2 * s.kvHeads) * s.headDim) + Double(s.heads * s.headDim) * d
             // Only causal (decoder) attention keeps a cache; an encoder recomputes every pass.
             if keepsCache, s.causal {
-                let cached = min(context * share, s.window.map(Double.init) ?? .infinity)
-                kv += 2 * batch * cached * Double(s.kvHeads * s.headDim) * elementBytes
+                let window = s.window.map(Double.init) ?? .infinity
+                let sequences = decode ? batch * share : batch
+                let cached = decode ? min(context, window) : min(context * share, window)
+                kv += 2 * sequences * cached * Double(s.kvHeads * s.headDim) * elementBytes
             }
         }
-        func ssm(_ s: SSMSpec) {
+        func ssm(_ s: SSMSpec, share: Double = 1) {
+            let sequences = decode ? batch * share : batch
             let dModel = scenario.model.dModel
             let di = Double(s.dInner(dModel: dModel)), n = Double(s.dState), conv = Double(s.dConv)
             switch s.variant {
@@ -30,12 +36,12 @@ extension Lowering {
                 let r = Double(s.resolvedDtRank(dModel: dModel))
                 // in_proj, conv1d weight + bias, x_proj, dt_proj weight + bias, A, D, out_proj (mamba_simple.py).
                 params += d * 2 * di + di * conv + di + di * (r + 2 * n) + r * di + di + di * n + di + di * d
-                if keepsCache { state += batch * di * n * 4 + batch * di * (conv - 1) * elementBytes }
+                if keepsCache { state += sequences * di * n * 4 + sequences * di * (conv - 1) * elementBytes }
             case .mamba2:
                 let h = Double(s.heads(dModel: dModel)), g = Double(s.groups)
                 // in_proj, conv1d weight + bias, dt_bias, A_log, D, gated norm, out_proj (mamba2_simple.py).
                 params += d * (2 * di + 2 * g * n + h) + (di + 2 * g * n) * (conv + 1) + 3 * h + di + di * d
-                if keepsCache { state += batch * h * Double(s.headDim) * n * 4 + batch * (di + 2 * g * n) * (conv - 1) * elementBytes }
+                if keepsCache { state += sequences * h * Double(s.headDim) * n * 4 + sequences * (di + 2 * g * n) * (conv - 1) * elementBytes }
             }
         }
         func ffn(_ activation: Activation, width: Double) -> Double { Double(activation.matrices) * d * width }
@@ -44,8 +50,9 @@ extension Lowering {
         case let .attention(s): attention(s, share: 1); params += d
         case let .ssm(s): ssm(s); params += d
         case let .hybrid(h):
-            attention(h.attention, share: h.layout == .split ? (split ?? 1) : 1)
-            ssm(h.ssm)
+            let r = h.layout == .split ? (split ?? 1) : 1
+            attention(h.attention, share: r)
+            ssm(h.ssm, share: h.layout == .split ? 1 - r : 1)
             params += d
             switch h.fusion {
             case .concatProjection: params += 2 * d * d
@@ -62,7 +69,15 @@ extension Lowering {
             params += Double(s.experts / s.devices) * ffn(s.activation, width: Double(s.expertFFNDim)) + d * Double(s.experts) + d
             params += Double(s.sharedExperts) * ffn(s.activation, width: Double(s.sharedFFNDim))
         case let .fff(s):
-            params += Double(s.nodes * s.nodeWidth) * d + Double(s.leaves) * 2 * d * Double(s.leafWidth) + d
+            switch s.variant {
+            case .fff:
+                // Node weights and biases; leaves' w1 (d x w), b1 (w), w2 (w x d), b2 (d) (fastfeedforward fff.py).
+                params += Double(s.nodes * s.nodeWidth) * (d + 1) + Double(s.leaves) * (2 * d * Double(s.leafWidth) + Double(s.leafWidth) + d)
+            case .ultrafastbert:
+                // linear_in (d x N, bias N) and linear_out (N x d, no bias) over N = trees x (2^(depth+1) - 1) neurons.
+                params += Double(s.nodes * s.nodeWidth) * (2 * d + 1)
+            }
+            params += d
             if s.masterLeafWidth > 0 { params += 2 * d * Double(s.masterLeafWidth) }
         case nil: break
         }

@@ -44,6 +44,7 @@ public enum BuiltinProfiles {
 
     static let gpuAssumptionSources = """
       launch_overhead_s: "modelling assumption: typical CUDA/HIP kernel launch plus scheduling gap of a few microseconds; replace by calibration"
+      graph_launch_overhead_s: "modelling assumption: per-node cost of a CUDA graph replay, about 0.6-1 us (0.58 us per node plus 15 us per replay on an RTX 5070 Ti, github ahrefs/ocannl issue 488; 80 kernels from 260 us to 70 us with a graph, cuda.juliagpu.org usage/graphs)"
       efficiency: "modelling assumption (not a datasheet figure): saturating efficiency curves per op class; half sizes chosen so an op's fixed floor half_size/(peak x efficiency) is about 2 us on an H100 (a kernel's ramp-up and tail); replace by calibration"
     """
 
@@ -56,11 +57,12 @@ public enum BuiltinProfiles {
     devices_per_node: 8
     peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
     vector_flops: 67.0e12
-    memory: {capacity_bytes: 80.0e9, bandwidth_bytes_per_s: 3.35e12}
+    memory: {capacity_bytes: 85520809984, bandwidth_bytes_per_s: 3.35e12}
     launch_overhead_s: 4.0e-6
+    graph_launch_overhead_s: 1.0e-6
     \(gpuEfficiency)
     links:
-      - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6}
+      - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6, topology: switch}
     sources:
       compute_units: "NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022): H100 SXM5 has 132 SMs"
       devices_per_node: "NVIDIA DGX H100 datasheet: 8x H100 SXM5 per system"
@@ -69,9 +71,9 @@ public enum BuiltinProfiles {
       peak_flops.fp16: "NVIDIA H100 datasheet, H100 SXM: FP16 Tensor Core 1,979 teraFLOPS with sparsity; dense = half"
       peak_flops.fp8: "NVIDIA H100 datasheet, H100 SXM: FP8 Tensor Core 3,958 teraFLOPS with sparsity; dense = half"
       vector_flops: "NVIDIA H100 datasheet, H100 SXM: FP32 67 teraFLOPS (CUDA cores)"
-      memory.capacity_bytes: "NVIDIA H100 datasheet, H100 SXM: GPU memory 80 GB"
+      memory.capacity_bytes: "as the device reports it: nvidia-smi shows 81559MiB (= 85,520,809,984 B) on an H100 80GB HBM3 (github NVIDIA/nccl issue 1264, nvidia-smi output; the datasheet's 80 GB)"
       memory.bandwidth_bytes_per_s: "NVIDIA H100 datasheet, H100 SXM: GPU memory bandwidth 3.35 TB/s"
-      links.nvlink4: "NVIDIA H100 datasheet: NVLink 900 GB/s (both directions); 450 GB/s each way. Latency 2 us is a modelling assumption"
+      links.nvlink4: "NVIDIA H100 datasheet: NVLink 900 GB/s (both directions); 450 GB/s each way, the line rate (github NVIDIA/nccl-tests issue 212, NVIDIA's reply: '450GB/s is the line rate'; NCCL reaches about 370 GB/s of it). NVSwitch: every pair at the full rate (NVIDIA Fabric Manager User Guide, Overview). Latency 2 us: P2P write latency of 1.8-2.3 us in p2pBandwidthLatencyTest (github NVIDIA/cuda-samples issue 230, GPU not named)"
     \(gpuAssumptionSources)
     """
 
@@ -84,11 +86,12 @@ public enum BuiltinProfiles {
     devices_per_node: 8
     peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
     vector_flops: 67.0e12
-    memory: {capacity_bytes: 141.0e9, bandwidth_bytes_per_s: 4.8e12}
+    memory: {capacity_bytes: 150754820096, bandwidth_bytes_per_s: 4.8e12}
     launch_overhead_s: 4.0e-6
+    graph_launch_overhead_s: 1.0e-6
     \(gpuEfficiency)
     links:
-      - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6}
+      - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6, topology: switch}
     sources:
       compute_units: "NVIDIA H200 is the GH100 die of the H100 SXM5 with 132 SMs (NVIDIA H200 product brief, 2024)"
       devices_per_node: "NVIDIA HGX H200: 8 GPUs per board"
@@ -97,9 +100,9 @@ public enum BuiltinProfiles {
       peak_flops.fp16: "NVIDIA H200 datasheet, H200 SXM: FP16 Tensor Core 1,979 teraFLOPS with sparsity; dense = half"
       peak_flops.fp8: "NVIDIA H200 datasheet, H200 SXM: FP8 Tensor Core 3,958 teraFLOPS with sparsity; dense = half"
       vector_flops: "NVIDIA H200 datasheet, H200 SXM: FP32 67 teraFLOPS"
-      memory.capacity_bytes: "NVIDIA H200 datasheet: GPU memory 141 GB"
+      memory.capacity_bytes: "as the device reports it: nvidia-smi shows 143771MiB (= 150,754,820,096 B) on an H200 (github NVIDIA/cuda-samples issue 311, nvidia-smi output; the datasheet's 141 GB)"
       memory.bandwidth_bytes_per_s: "NVIDIA H200 datasheet: GPU memory bandwidth 4.8 TB/s"
-      links.nvlink4: "NVIDIA H200 datasheet: NVLink 900 GB/s (both directions); 450 GB/s each way. Latency is a modelling assumption"
+      links.nvlink4: "NVIDIA H200 datasheet: NVLink 900 GB/s (both directions), 18x 4th-gen NVLink (MLCommons inference_results_v4.1 closed/NVIDIA/systems/H200-SXM-141GBx8_TRT_MaxQ.json); 450 GB/s each way through NVSwitch. Latency as the H100's"
     \(gpuAssumptionSources)
     """
 
@@ -112,11 +115,12 @@ public enum BuiltinProfiles {
     devices_per_node: 8
     peak_flops: {fp32: 19.5e12, bf16: 312.0e12, fp16: 312.0e12}
     vector_flops: 19.5e12
-    memory: {capacity_bytes: 80.0e9, bandwidth_bytes_per_s: 2.039e12}
+    memory: {capacity_bytes: 85899345920, bandwidth_bytes_per_s: 2.039e12}
     launch_overhead_s: 4.0e-6
+    graph_launch_overhead_s: 1.0e-6
     \(gpuEfficiency)
     links:
-      - {name: nvlink3, bandwidth_bytes_per_s: 300.0e9, latency_s: 2.0e-6}
+      - {name: nvlink3, bandwidth_bytes_per_s: 300.0e9, latency_s: 2.0e-6, topology: switch}
     sources:
       compute_units: "NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020): A100 has 108 SMs"
       devices_per_node: "NVIDIA DGX A100 datasheet: 8x A100 per system"
@@ -125,9 +129,9 @@ public enum BuiltinProfiles {
       peak_flops.fp16: "NVIDIA A100 datasheet: FP16 Tensor Core 312 teraFLOPS (624 with sparsity)"
       peak_flops.fp8: "not supported: Ampere tensor cores have no FP8 (the datasheet lists none)"
       vector_flops: "NVIDIA A100 datasheet: FP32 19.5 teraFLOPS"
-      memory.capacity_bytes: "NVIDIA A100 datasheet, A100 80GB SXM: GPU memory 80 GB HBM2e"
+      memory.capacity_bytes: "as the device reports it: nvidia-smi shows 81920MiB (= 85,899,345,920 B) on an A100 80GB with current drivers (github modal-labs/modal-client PR 2797, 'A100 80GB: 81920MiB'; R450 drivers showed 81252MiB, github keyu-tian/SparK issue 8)"
       memory.bandwidth_bytes_per_s: "NVIDIA A100 datasheet, A100 80GB SXM: GPU memory bandwidth 2,039 GB/s"
-      links.nvlink3: "NVIDIA A100 datasheet: NVLink 600 GB/s (both directions); 300 GB/s each way. Latency is a modelling assumption"
+      links.nvlink3: "NVIDIA A100 datasheet: NVLink 600 GB/s (both directions); 12 links x 25 GB/s = 300 GB/s each way at line rate, about 230 GB/s effective (github NVIDIA/nccl-tests issue 149, NVIDIA's reply). NVSwitch in DGX/HGX A100. Latency as the H100's"
     \(gpuAssumptionSources)
     """
 
@@ -139,24 +143,26 @@ public enum BuiltinProfiles {
     compute_units: 304
     devices_per_node: 8
     peak_flops: {fp32: 163.4e12, bf16: 1307.4e12, fp16: 1307.4e12, fp8: 2614.9e12}
-    vector_flops: 81.7e12
-    memory: {capacity_bytes: 192.0e9, bandwidth_bytes_per_s: 5.3e12}
+    vector_flops: 163.4e12
+    memory: {capacity_bytes: 206141652992, bandwidth_bytes_per_s: 5.3e12}
     launch_overhead_s: 5.0e-6
+    graph_launch_overhead_s: 2.0e-6
     \(gpuEfficiency)
     links:
-      - {name: infinity-fabric, bandwidth_bytes_per_s: 448.0e9, latency_s: 2.0e-6}
+      - {name: infinity-fabric, bandwidth_bytes_per_s: 448.0e9, latency_s: 2.0e-6, topology: fully_connected, per_peer_bandwidth_bytes_per_s: 64.0e9}
     sources:
       compute_units: "AMD Instinct MI300X data sheet (2023): 304 GPU compute units"
       devices_per_node: "AMD Instinct MI300X Platform: 8 GPUs per platform"
-      peak_flops.fp32: "AMD Instinct MI300X data sheet: peak FP32 matrix 163.4 TFLOPS"
+      peak_flops.fp32: "AMD Instinct MI300X data sheet: peak FP32 matrix 163.4 TFLOPS (ROCm docs, AMD Instinct MI300 series microarchitecture, peak-performance table: Matrix FP32 163.4)"
       peak_flops.bf16: "AMD Instinct MI300X data sheet: peak BF16 1307.4 TFLOPS dense (2614.9 with sparsity)"
       peak_flops.fp16: "AMD Instinct MI300X data sheet: peak FP16 1307.4 TFLOPS dense (2614.9 with sparsity)"
       peak_flops.fp8: "AMD Instinct MI300X data sheet: peak FP8 2614.9 TFLOPS dense (5229.8 with sparsity)"
-      vector_flops: "AMD Instinct MI300X data sheet: peak FP32 vector 81.7 TFLOPS"
-      memory.capacity_bytes: "AMD Instinct MI300X data sheet: 192 GB HBM3"
+      vector_flops: "ROCm docs, AMD Instinct MI300 series microarchitecture (rocm.docs.amd.com conceptual/gpu-arch/mi300), peak-performance table: Vector FP32 163.4 TFLOPS (81.7 is Vector FP64)"
+      memory.capacity_bytes: "as the device reports it: rocm-smi --showmeminfo vram shows 206141652992 B (192 GiB - 16 MiB) on a bare-metal MI300X (github ROCm/ROCm issue 4750, MI300X SPX mode; an SR-IOV VF reports 205822885888 B); the data sheet's 192 GB"
       memory.bandwidth_bytes_per_s: "AMD Instinct MI300X data sheet: peak memory bandwidth 5.3 TB/s"
-      links.infinity-fabric: "AMD Instinct MI300X data sheet: peak aggregate Infinity Fabric link bandwidth 896 GB/s (both directions); 448 GB/s each way. Latency is a modelling assumption"
+      links.infinity-fabric: "ROCm docs, MI300 series microarchitecture, node-level architecture: seven Infinity Fabric links per GPU form a fully connected 8-GPU system (no switch); 128 GB/s per link both directions, 64 GB/s each way (AMD MI300X platform data sheet, as cited in github ROCm/rccl issue 1210; RCCL uses 48 GB/s after protocol overhead, same issue); 7 x 64 = 448 GB/s aggregate each way (896 both). Latency as the H100's (not published for MI300X)"
       launch_overhead_s: "modelling assumption: HIP kernel launch plus scheduling gap; replace by calibration"
+      graph_launch_overhead_s: "modelling assumption: HIP graph replay cost per node; 3.9 us per node measured on RDNA3 (github ROCm/rocm-systems issue 10834), none published for MI300X"
       efficiency: "modelling assumption (not a datasheet figure): saturating efficiency curves per op class; replace by calibration"
     """
 
@@ -177,15 +183,15 @@ public enum BuiltinProfiles {
       attention: {peak: 0.6, half_size_flops: 2.3e5, memory: 0.8, half_size_bytes: 6.4e4}
       scan: {peak: 0.1, half_size_flops: 4.0e4, memory: 0.5, half_size_bytes: 6.4e4}
     sources:
-      compute_units: "shared/reference/this-machine.md: 2 cores, AMD EPYC Zen 3 under KVM, AVX2 + FMA"
-      peak_flops.fp32: "shared/reference/this-machine.md: fp32 FMA peak about 96 GFLOP/s per core (12 independent 8-wide FMA chains), 2 cores"
+      compute_units: "the project machine kind: 2 cores of an AMD EPYC under KVM (Zen 3 with AVX2 + FMA, or Zen 4 with AVX-512): lscpu"
+      peak_flops.fp32: "measured on the project machine kind (README, Real kernels, calibration and validation): fp32 FMA peak about 96 GFLOP/s per core (12 independent 8-wide FMA chains), 2 cores"
       peak_flops.bf16: "no native bf16 on this CPU: bf16 is computed in fp32, at the fp32 peak"
       peak_flops.fp16: "no native fp16 arithmetic on this CPU: fp16 is computed in fp32, at the fp32 peak"
       vector_flops: "same FMA units as peak_flops.fp32"
-      memory.capacity_bytes: "shared/reference/this-machine.md: 24 GiB RAM"
-      memory.bandwidth_bytes_per_s: "shared/reference/this-machine.md: STREAM-like triad about 20 GB/s on one core (two-core figure not measured)"
-      efficiency.gemm.peak: "shared/reference/this-machine.md: OpenBLAS sgemm one thread 72-76 GFLOP/s = about 78% of the FMA peak"
-      efficiency.scan.peak: "shared/reference/this-machine.md: plain C selective scan 1.8-6.8 GFLOP/s of 96 (exp-bound); 0.1 is an assumption between the two"
+      memory.capacity_bytes: "measured on the project machine kind (README, Real kernels, calibration and validation): 24 GiB RAM"
+      memory.bandwidth_bytes_per_s: "measured on the project machine kind (README, Real kernels, calibration and validation): STREAM-like triad about 20 GB/s on one core (two-core figure not measured)"
+      efficiency.gemm.peak: "measured on the project machine kind (README, Real kernels, calibration and validation): OpenBLAS sgemm one thread 72-76 GFLOP/s = about 78% of the FMA peak"
+      efficiency.scan.peak: "measured on the project machine kind (README, Real kernels, calibration and validation): plain C selective scan 1.8-6.8 GFLOP/s of 96 (exp-bound); 0.1 is an assumption between the two"
       launch_overhead_s: "modelling assumption: per-op dispatch cost of a CPU runtime; replace by calibration"
       efficiency: "half sizes and the other curves: modelling assumptions (an op's fixed floor half_size/(peak x efficiency) about 2 us); `hybridsim calibrate` fits them on this machine"
     """

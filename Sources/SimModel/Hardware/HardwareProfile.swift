@@ -67,11 +67,49 @@ public struct EfficiencyCurve: Sendable, Equatable, Codable {
 
 /// A link between devices (NVLink, Infinity Fabric, PCIe, a socket interconnect).
 public struct Link: Sendable, Equatable, Codable {
+    /// How the devices of a node are joined.
+    public enum Topology: String, Sendable, Codable, CaseIterable {
+        /// Through a switch (NVSwitch): any peer at the device's whole bandwidth.
+        case switched = "switch"
+        /// A direct link to each peer (AMD Infinity Fabric mesh): one peer at `perPeerBandwidth`; the
+        /// device's bandwidth only when the bytes are spread over all peers.
+        case fullyConnected = "fully_connected"
+    }
+
     public var name: String
-    /// Unidirectional bandwidth of one device's connection, bytes/s.
+    /// Unidirectional bandwidth of one device's connections together, bytes/s.
     public var bandwidthBytesPerSecond: Double
     /// Per-message latency, seconds.
     public var latencySeconds: Double
+    public var topology: Topology
+    /// Unidirectional bandwidth of the link to one peer (fully connected), bytes/s.
+    public var perPeerBandwidthBytesPerSecond: Double?
+
+    public init(name: String, bandwidthBytesPerSecond: Double, latencySeconds: Double, topology: Topology = .switched,
+                perPeerBandwidthBytesPerSecond: Double? = nil) {
+        self.name = name
+        self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
+        self.latencySeconds = latencySeconds
+        self.topology = topology
+        self.perPeerBandwidthBytesPerSecond = perPeerBandwidthBytesPerSecond
+    }
+
+    /// Seconds to move `bytes` out of a device: to one peer, or spread over `peers` peers at once.
+    ///
+    /// Switched: latency x peers + bytes / bandwidth. Fully connected: each peer's share goes over its
+    /// own link, so bytes / (peers x per-peer bandwidth), never faster than the device's bandwidth.
+    public func seconds(bytes: Double, peers: Int) -> Double {
+        let p = Double(max(1, peers))
+        let wire: Double
+        switch topology {
+        case .switched:
+            wire = bytes / bandwidthBytesPerSecond
+        case .fullyConnected:
+            let perPeer = perPeerBandwidthBytesPerSecond ?? bandwidthBytesPerSecond
+            wire = max(bytes / (p * perPeer), bytes / bandwidthBytesPerSecond)
+        }
+        return latencySeconds * p + wire
+    }
 }
 
 /// A device and its cost-model parameters.
@@ -101,6 +139,9 @@ public struct HardwareProfile: Sendable, Equatable {
     /// Extra fixed cost per additional lane an op is split across (a CPU op split over several
     /// worker threads waits for the last one to wake); 0 for GPUs, where a lane is a share of SMs.
     public var splitOverheadSeconds: Double = 0
+    /// Fixed cost of one op launched from a captured graph (CUDA/HIP graphs); nil: no graphs (the
+    /// launch overhead applies).
+    public var graphLaunchOverheadSeconds: Double? = nil
     public var efficiency: [OpClass: EfficiencyCurve]
     public var links: [Link]
     /// Where each number comes from: key path -> citation.

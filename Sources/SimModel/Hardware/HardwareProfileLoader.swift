@@ -11,22 +11,23 @@ import Foundation
 /// devices_per_node: 8
 /// peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}   # dense, FLOP/s
 /// vector_flops: 67.0e12
-/// memory: {capacity_bytes: 80.0e9, bandwidth_bytes_per_s: 3.35e12}
+/// memory: {capacity_bytes: 85520809984, bandwidth_bytes_per_s: 3.35e12}
 /// launch_overhead_s: 4.0e-6
+/// graph_launch_overhead_s: 1.0e-6    # per op launched from a captured graph (scenario execution.graphs)
 /// split_overhead_s: 0                # extra per additional lane an op is split across (CPU threads)
 /// efficiency:                      # per op class; missing classes fall back to `default`
 ///   default: {peak: 0.7, half_size_flops: 1.0e9, memory: 0.8, half_size_bytes: 1.0e6}
 ///   gemm: {peak: 0.8, half_size_flops: 5.0e9, memory: 0.85}
-/// links: [{name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6}]
+/// links: [{name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6, topology: switch}]
+///   # or {..., topology: fully_connected, per_peer_bandwidth_bytes_per_s: 64.0e9}
+/// The keys are listed once, in ``ProfileKeys``.
 /// sources: {peak_flops.bf16: "NVIDIA H100 datasheet ..."}
 /// provenance: {written_by: "hybridsim calibrate"}
 /// fit: ...                         # free-form fit report, kept as written
 /// ```
 public enum HardwareProfileLoader {
-    static let topKeys = ["schema_version", "name", "description", "kind", "compute_units", "devices_per_node",
-                          "peak_flops", "vector_flops", "memory", "launch_overhead_s", "split_overhead_s", "efficiency", "links",
-                          "sources", "provenance", "fit"]
-    static let curveKeys = ["peak", "half_size_flops", "memory", "half_size_bytes"]
+    static var topKeys: [String] { ProfileKeys.topLevel }
+    static let curveKeys = ProfileKeys.curveKeys
 
     /// Loads a profile file.
     public static func load(path: String) throws -> HardwareProfile {
@@ -53,12 +54,6 @@ public enum HardwareProfileLoader {
         guard version >= 1 else {
             throw versionNode.error("schema version \(version) does not exist", allowed: "1")
         }
-        let name = try map.required("name").string()
-        guard !name.isEmpty else { throw try map.required("name").error("the name is empty") }
-        let description = try map["description"]?.string() ?? name
-        let kind = HardwareProfile.Kind(rawValue: try map["kind"]?.choice(["gpu", "cpu"]) ?? "gpu") ?? .gpu
-        let units = try map.required("compute_units").int(in: 1...1_000_000)
-        let devices = try map["devices_per_node"]?.int(in: 1...4096) ?? 1
 
         let flopsNode = try map.required("peak_flops", allowed: "a mapping of dtype to FLOP/s: \(DType.allCases.map(\.rawValue).joined(separator: ", "))")
         let flopsMap = try flopsNode.mapping(allowed: DType.allCases.map(\.rawValue))
@@ -68,13 +63,44 @@ public enum HardwareProfileLoader {
             peak[dtype] = try value.positiveDouble(allowed: "FLOP/s greater than 0")
         }
         guard !peak.isEmpty else { throw flopsNode.error("no dtype has a peak", allowed: DType.allCases.map(\.rawValue).joined(separator: ", ")) }
-        let vector = try map["vector_flops"]?.positiveDouble() ?? (peak[.fp32] ?? peak.values.min() ?? 1)
 
-        let memory = try map.required("memory").mapping(allowed: ["capacity_bytes", "bandwidth_bytes_per_s"])
-        let capacity = try memory.required("capacity_bytes").positiveDouble()
-        let bandwidth = try memory.required("bandwidth_bytes_per_s").positiveDouble()
-        let overhead = try map["launch_overhead_s"]?.double(in: 0...1, allowed: "seconds from 0 to 1") ?? 0
-        let splitOverhead = try map["split_overhead_s"]?.double(in: 0...1, allowed: "seconds from 0 to 1") ?? 0
+        var profile = HardwareProfile(name: "", description: "", kind: .gpu, computeUnits: 1, devicesPerNode: 1, peakFlops: peak,
+                                      vectorFlops: peak[.fp32] ?? peak.values.min() ?? 1, memoryCapacityBytes: 1,
+                                      memoryBandwidthBytesPerSecond: 1, launchOverheadSeconds: 0, efficiency: [:], links: [],
+                                      origin: node.file)
+        // Every scalar key, from the one table.
+        var groups: [String: YAMLMapping] = [:]
+        for key in ProfileKeys.scalars {
+            let parts = key.path.split(separator: ".").map(String.init)
+            var valueNode: YAMLNode?
+            if parts.count == 1 {
+                valueNode = map[parts[0]]
+                if valueNode == nil, key.required { valueNode = try map.required(parts[0], allowed: key.allowed) }
+            } else {
+                if groups[parts[0]] == nil {
+                    let groupNode = try map.required(parts[0], allowed: "a mapping of \(ProfileKeys.members(of: parts[0]).map { $0.path }.joined(separator: ", "))")
+                    groups[parts[0]] = try groupNode.mapping(allowed: ProfileKeys.members(of: parts[0]).map { String($0.path.split(separator: ".").last ?? "") })
+                }
+                valueNode = groups[parts[0]]?[parts[1]]
+                if valueNode == nil, key.required, let group = groups[parts[0]] {
+                    valueNode = try group.required(parts[1], allowed: key.allowed)
+                }
+            }
+            guard let valueNode else { continue }
+            let value: ProfileValue
+            switch key.domain {
+            case .text:
+                let text = try valueNode.string()
+                guard !text.isEmpty || key.path != "name" else { throw valueNode.error("the name is empty", allowed: "a non-empty name") }
+                value = .text(text)
+            case let .choice(choices): value = .text(try valueNode.choice(choices))
+            case let .count(range): value = .count(try valueNode.int(in: range, allowed: key.allowed))
+            case .positive: value = .number(try valueNode.positiveDouble(allowed: key.allowed))
+            case .seconds: value = .number(try valueNode.double(in: 0...1, allowed: key.allowed))
+            }
+            key.set(&profile, value)
+        }
+        if map["description"] == nil { profile.description = profile.name }
 
         var curves: [OpClass: EfficiencyCurve] = [:]
         var fallback = EfficiencyCurve(peak: 1, halfSizeFlops: 0, memory: 1, halfSizeBytes: 0)
@@ -87,24 +113,27 @@ public enum HardwareProfileLoader {
         } else {
             for opClass in OpClass.allCases { curves[opClass] = fallback }
         }
+        profile.efficiency = curves
 
         var links: [Link] = []
         if let linksNode = map["links"] {
             for item in try linksNode.list() {
-                let l = try item.mapping(allowed: ["name", "bandwidth_bytes_per_s", "latency_s"])
+                let l = try item.mapping(allowed: ProfileKeys.linkKeys)
+                let topologies = Link.Topology.allCases.map(\.rawValue)
+                let topology = Link.Topology(rawValue: try l["topology"]?.choice(topologies) ?? "switch") ?? .switched
+                let perPeer = try l["per_peer_bandwidth_bytes_per_s"]?.positiveDouble()
+                if perPeer != nil, topology == .switched, let node = l["per_peer_bandwidth_bytes_per_s"] {
+                    throw node.error("a switched link reaches every peer at its whole bandwidth", allowed: "topology: fully_connected, or no per_peer_bandwidth_bytes_per_s")
+                }
                 links.append(Link(name: try l.required("name").string(),
                                   bandwidthBytesPerSecond: try l.required("bandwidth_bytes_per_s").positiveDouble(),
-                                  latencySeconds: try l["latency_s"]?.double(in: 0...1, allowed: "seconds from 0 to 1") ?? 0))
+                                  latencySeconds: try l["latency_s"]?.double(in: 0...1, allowed: "seconds from 0 to 1") ?? 0,
+                                  topology: topology, perPeerBandwidthBytesPerSecond: perPeer))
             }
         }
-        let sources = try stringMap(map["sources"])
-        let provenance = try stringMap(map["provenance"])
-        var profile = HardwareProfile(name: name, description: description, kind: kind, computeUnits: units, devicesPerNode: devices,
-                                      peakFlops: peak, vectorFlops: vector, memoryCapacityBytes: capacity,
-                                      memoryBandwidthBytesPerSecond: bandwidth, launchOverheadSeconds: overhead,
-                                      efficiency: curves, links: links, sources: sources, provenance: provenance,
-                                      origin: node.file)
-        profile.splitOverheadSeconds = splitOverhead
+        profile.links = links
+        profile.sources = try stringMap(map["sources"])
+        profile.provenance = try stringMap(map["provenance"])
         return profile
     }
 

@@ -13,9 +13,11 @@ public struct Scenario: Sendable {
     public var workload: Workload
     /// Seed for everything random (Monte Carlo checks, the event engine).
     public var seed: UInt64
+    /// How kernels are launched and which elementwise ops fuse into the op before them.
+    public var execution: ExecutionSpec
 
     public init(name: String, description: String = "", file: String = "<inline>", hardware: HardwareProfile,
-                model: ModelSpec, workload: Workload, seed: UInt64 = 1) {
+                model: ModelSpec, workload: Workload, seed: UInt64 = 1, execution: ExecutionSpec = ExecutionSpec()) {
         self.name = name
         self.description = description
         self.file = file
@@ -23,6 +25,22 @@ public struct Scenario: Sendable {
         self.model = model
         self.workload = workload
         self.seed = seed
+        self.execution = execution
+    }
+}
+
+/// Launch and fusion choices of the inference or training stack being modelled.
+public struct ExecutionSpec: Sendable, Equatable {
+    /// Ops are launched from captured graphs (CUDA/HIP graphs): each pays the profile's
+    /// `graph_launch_overhead_s` instead of `launch_overhead_s`.
+    public var graphs: Bool
+    /// Elementwise roles fused into the op that produces their input (``OpRole/fusible`` names them):
+    /// the fused op pays no launch, and the intermediate tensor is neither written nor read back.
+    public var fuse: Set<OpRole>
+
+    public init(graphs: Bool = false, fuse: Set<OpRole> = []) {
+        self.graphs = graphs
+        self.fuse = fuse
     }
 }
 
@@ -33,7 +51,8 @@ public struct Workload: Sendable, Equatable {
         case prefill
         /// One new token per sequence with `seqLen` tokens already in context.
         case decode
-        /// Forward and backward over `seqLen` tokens (backward = 2x forward FLOPs).
+        /// Forward and backward over `seqLen` tokens and the optimizer step (backward: 2x forward for
+        /// most ops, 2.5x for attention; see ``OpRole/backwardFactor``).
         case train
     }
 
@@ -42,12 +61,23 @@ public struct Workload: Sendable, Equatable {
     /// Tokens per sequence (prefill, train) or context length already cached (decode).
     public var seqLen: Int
     public var dtype: DType
+    /// Training: what the backward pass recomputes instead of keeping.
+    public var recomputation: Recomputation
 
-    public init(phase: Phase, batch: Int, seqLen: Int, dtype: DType) {
+    public enum Recomputation: String, Sendable, CaseIterable {
+        /// Every op keeps what its backward needs.
+        case none
+        /// Only each layer's input is kept; the layer's forward runs again in backward (Megatron-LM's full
+        /// activation recomputation, arXiv 2205.05198 §4): one more forward of executed FLOPs.
+        case full
+    }
+
+    public init(phase: Phase, batch: Int, seqLen: Int, dtype: DType, recomputation: Recomputation = .none) {
         self.phase = phase
         self.batch = batch
         self.seqLen = seqLen
         self.dtype = dtype
+        self.recomputation = recomputation
     }
 
     /// Query tokens per sequence processed in one step.
@@ -181,6 +211,8 @@ public struct HybridSpec: Sendable, Equatable {
         case fixed(Double)
         /// Solved so that the branches' times are equal.
         case balanced
+        /// Solved so that the layer's latency is least (GSL Brent minimiser over the ratio).
+        case optimal
     }
 
     public enum Fusion: String, Sendable, CaseIterable {
@@ -296,27 +328,53 @@ public enum RoutingDistribution: Sendable, Equatable {
 
 /// A fast-feedforward tree: `depth` levels of node neurons route each token to one of 2^depth leaves.
 public struct FFFSpec: Sendable, Equatable {
+    public enum Variant: String, Sendable, CaseIterable {
+        /// The original FFF (github pbelcak/fastfeedforward, fastfeedforward/fff.py): nodes only route (an
+        /// input weight per neuron); each of the 2^depth leaves is a small feedforward of `leaf_width`.
+        case fff
+        /// UltraFastBERT (github pbelcak/UltraFastBERT, training/cramming/architectures/fff.py): every one of
+        /// the 2^(depth+1) − 1 nodes is a neuron with an input and an output weight; a token evaluates the
+        /// depth + 1 nodes on its path, each adding GELU(x·w_in + b)·w_out (`node_width` parallel trees).
+        case ultrafastbert
+    }
+
+    /// How training evaluates the tree.
+    public enum Training: String, Sendable, CaseIterable {
+        /// Every neuron, the path's kept by a mask (UltraFastBERT's fff.py) or every leaf mixed by the soft
+        /// node decisions (fastfeedforward's training_forward): dense work.
+        case masked
+        /// Only the path (a hard-routed training kernel).
+        case hard
+    }
+
+    public var variant: Variant
     public var depth: Int
     public var leafWidth: Int
-    /// Width of each node (1 in the original FFF: one neuron deciding left/right).
+    /// Width of each node (1 in the original FFF: one neuron deciding left/right; UltraFastBERT: parallel trees).
     public var nodeWidth: Int
     public var activation: Activation
     /// An always-on leaf blended with the routed one (arXiv 2405.16836); width 0 = off.
     public var masterLeafWidth: Int
     public var routing: RoutingDistribution
+    public var training: Training
 
-    public init(depth: Int, leafWidth: Int, nodeWidth: Int = 1, activation: Activation = .gelu, masterLeafWidth: Int = 0,
-                routing: RoutingDistribution = .uniform) {
+    public init(variant: Variant = .fff, depth: Int, leafWidth: Int, nodeWidth: Int = 1, activation: Activation = .gelu,
+                masterLeafWidth: Int = 0, routing: RoutingDistribution = .uniform, training: Training = .masked) {
+        self.variant = variant
         self.depth = depth
         self.leafWidth = leafWidth
         self.nodeWidth = nodeWidth
         self.activation = activation
         self.masterLeafWidth = masterLeafWidth
         self.routing = routing
+        self.training = training
     }
 
     public var leaves: Int { 1 << depth }
-    public var nodes: Int { (1 << depth) - 1 }
+    /// Routing nodes (FFF) or neurons per tree (UltraFastBERT: every node, leaves included).
+    public var nodes: Int { variant == .ultrafastbert ? (1 << (depth + 1)) - 1 : (1 << depth) - 1 }
+    /// Node levels a token visits: depth (FFF, then a leaf), depth + 1 (UltraFastBERT).
+    public var levelsVisited: Int { variant == .ultrafastbert ? depth + 1 : depth }
 }
 
 /// Per-layer skip / execute / repeat (Radial networks, Dr.LLM).
@@ -366,6 +424,8 @@ extension Scenario {
     }
 
     /// Whether anything in a step is drawn at random (routing, skipping).
+    /// (UltraFastBERT trees are costed by their expected distinct nodes; only their leaves' routing would be
+    /// drawn, and they have none.)
     public var hasRandomness: Bool {
         if let depth = model.dynamicDepth,
            depth.skip.contains(where: { $0 > 0 }) || depth.repeatProbability.contains(where: { $0 > 0 }) { return true }
@@ -376,4 +436,9 @@ extension Scenario {
             }
         }
     }
+}
+
+extension Scenario {
+    /// The cost model of this scenario's hardware, dtype and launch mode: what every executor times ops with.
+    public var costModel: CostModel { CostModel(profile: hardware, dtype: workload.dtype, graphs: execution.graphs) }
 }

@@ -6,7 +6,8 @@ import Foundation
 /// types and impossible values are ``InputError``s naming the file, line and key path.
 public enum ScenarioLoader {
     /// `sweep` is read by the Sweeps module (`hybridsim sweep`); `run` evaluates the base scenario.
-    static let topKeys = ["schema_version", "name", "description", "seed", "hardware", "model", "workload", "sweep"]
+    static let topKeys = ["schema_version", "name", "description", "seed", "hardware", "model", "workload", "execution", "sweep"]
+    static let executionKeys = ["graphs", "fuse"]
     static let modelKeys = ["d_model", "vocab", "include_embedding", "blocks", "layers", "dynamic_depth"]
     static let blockKeys = ["mixer", "mlp"]
     static let attentionKeys = ["type", "heads", "kv_heads", "head_dim", "causal", "window"]
@@ -15,9 +16,9 @@ public enum ScenarioLoader {
     static let denseKeys = ["type", "activation", "ffn_dim"]
     static let moeKeys = ["type", "experts", "top_k", "expert_ffn_dim", "activation", "shared_experts", "shared_ffn_dim",
                           "capacity_factor", "routing", "devices"]
-    static let fffKeys = ["type", "depth", "leaf_width", "node_width", "activation", "master_leaf_width", "routing"]
+    static let fffKeys = ["type", "variant", "depth", "leaf_width", "node_width", "activation", "master_leaf_width", "routing", "training"]
     static let routingKeys = ["type", "exponent", "concentration", "loads"]
-    static let workloadKeys = ["phase", "batch", "seq_len", "dtype"]
+    static let workloadKeys = ["phase", "batch", "seq_len", "dtype", "activation_recomputation"]
     static let depthKeys = ["skip", "repeat", "router_width", "compaction", "granularity"]
 
     /// Loads and validates a scenario file.
@@ -56,8 +57,23 @@ public enum ScenarioLoader {
         let hardware = try resolved ?? HardwareProfileLoader.resolve(hardwareNode, relativeTo: directory)
         let workload = try decodeWorkload(map.required("workload"), hardware: hardware)
         let model = try decodeModel(map.required("model"), hardware: hardware)
+        let execution = try map["execution"].map(decodeExecution) ?? ExecutionSpec()
         return Scenario(name: name, description: description, file: root.file, hardware: hardware, model: model,
-                        workload: workload, seed: seed)
+                        workload: workload, seed: seed, execution: execution)
+    }
+
+    static func decodeExecution(_ node: YAMLNode) throws -> ExecutionSpec {
+        let map = try node.mapping(allowed: executionKeys)
+        let graphs = try map["graphs"]?.bool() ?? false
+        var fuse: Set<OpRole> = []
+        if let list = map["fuse"] {
+            let names = OpRole.fusible.keys.sorted()
+            for item in try list.list() {
+                let name = try item.choice(names)
+                for role in OpRole.fusible[name] ?? [] { fuse.insert(role) }
+            }
+        }
+        return ExecutionSpec(graphs: graphs, fuse: fuse)
     }
 
     /// A file stem made usable as a scenario name: other characters become '-'; nothing usable gives "scenario".
@@ -83,7 +99,16 @@ public enum ScenarioLoader {
             throw dtypeNode.error("the hardware profile `\(hardware.name)` has no \(dtype.rawValue) peak",
                                   allowed: "a dtype the profile supports: \(supported.joined(separator: ", "))")
         }
-        return Workload(phase: phase, batch: batch, seqLen: seqLen, dtype: dtype)
+        var recomputation = Workload.Recomputation.none
+        if let node = map["activation_recomputation"] {
+            let choices = Workload.Recomputation.allCases.map(\.rawValue)
+            recomputation = Workload.Recomputation(rawValue: try node.choice(choices)) ?? .none
+            guard phase == .train || recomputation == .none else {
+                throw node.error("activation recomputation applies to training only (this workload's phase is \(phase.rawValue))",
+                                 allowed: "none, or phase: train")
+            }
+        }
+        return Workload(phase: phase, batch: batch, seqLen: seqLen, dtype: dtype, recomputation: recomputation)
     }
 
     // MARK: Model
@@ -231,15 +256,18 @@ public enum ScenarioLoader {
                 throw splitNode.error("`split` applies only to layout: split (this block's layout is \(layout.rawValue))",
                                       allowed: "remove split, or set layout: split")
             }
-            if (try? splitNode.string()) == "balanced" {
+            let word = try? splitNode.string()
+            if word == "balanced" {
                 split = .balanced
+            } else if word == "optimal" {
+                split = .optimal
             } else {
-                split = .fixed(try splitNode.double(in: 0...1, allowed: "a fraction of tokens for attention from 0 to 1, or `balanced`"))
+                split = .fixed(try splitNode.double(in: 0...1, allowed: "a fraction of tokens for attention from 0 to 1, `balanced` or `optimal`"))
             }
         } else if layout == .split {
             throw InputError(file: node.file, line: node.line, keyPath: node.keyPath + ".split",
                              problem: "the required key `split` is missing (layout: split needs it)",
-                             allowed: "a fraction of tokens for attention from 0 to 1 (FlowHN uses 0.59), or `balanced`")
+                             allowed: "a fraction of tokens for attention from 0 to 1 (FlowHN uses 0.59), `balanced` or `optimal`")
         }
         let fusions = HybridSpec.Fusion.allCases.map(\.rawValue)
         let defaultFusion: HybridSpec.Fusion = layout == .split ? .sequenceConcat : (layout == .parallel ? .concatProjection : .mean)
@@ -311,6 +339,10 @@ public enum ScenarioLoader {
                 }
             }
             let routing = try map["routing"].map { try decodeRouting($0, count: experts, what: "experts") } ?? .uniform
+            if experts * topK > TopKDesign.maximumChainEntries {
+                throw topKNode.error("top-\(topK) routing over \(experts) experts is \(experts * topK) expert-pick pairs, more than this tool draws per layer",
+                                     allowed: "experts x top_k up to \(TopKDesign.maximumChainEntries)")
+            }
             let devicesNode = map["devices"]
             let devices = try devicesNode?.int(in: 1...4096, allowed: "a whole number from 1 to 4096 that divides experts") ?? 1
             guard experts % devices == 0 else {
@@ -320,14 +352,28 @@ public enum ScenarioLoader {
                                 sharedFFNDim: sharedFFN, capacity: capacity, routing: routing, devices: devices))
         case "fff":
             let map = try node.mapping(allowed: fffKeys)
+            let variants = FFFSpec.Variant.allCases.map(\.rawValue)
+            let variant = FFFSpec.Variant(rawValue: try map["variant"]?.choice(variants) ?? "fff") ?? .fff
             let depth = try map.required("depth").int(in: 0...24, allowed: "a whole number from 0 to 24")
-            let leaf = try map.required("leaf_width").int(in: 1...10_000_000, allowed: "a whole number from 1 to 10000000")
+            var leaf = 1
+            if variant == .fff {
+                leaf = try map.required("leaf_width").int(in: 1...10_000_000, allowed: "a whole number from 1 to 10000000")
+            } else if let l = map["leaf_width"] {
+                throw l.error("an UltraFastBERT tree has no leaf layer: its leaves are single neurons like its nodes",
+                              allowed: "remove leaf_width (node_width sets the parallel trees), or variant: fff")
+            }
             let nodeWidth = try map["node_width"]?.int(in: 1...65_536, allowed: "a whole number from 1 to 65536") ?? 1
             let activation = Activation(rawValue: try map["activation"]?.choice(activations) ?? "gelu") ?? .gelu
             let master = try map["master_leaf_width"]?.int(in: 0...10_000_000, allowed: "0 (no master leaf) or a width") ?? 0
             let routing = try map["routing"].map { try decodeRouting($0, count: 1 << depth, what: "leaves") } ?? .uniform
-            return .fff(FFFSpec(depth: depth, leafWidth: leaf, nodeWidth: nodeWidth, activation: activation,
-                                masterLeafWidth: master, routing: routing))
+            let trainings = FFFSpec.Training.allCases.map(\.rawValue)
+            let training = FFFSpec.Training(rawValue: try map["training"]?.choice(trainings) ?? "masked") ?? .masked
+            if variant == .ultrafastbert, routing != .uniform, let r = map["routing"] {
+                throw r.error("UltraFastBERT trees are costed with tokens spread uniformly over each level's nodes",
+                              allowed: "routing: {type: uniform}, or variant: fff")
+            }
+            return .fff(FFFSpec(variant: variant, depth: depth, leafWidth: leaf, nodeWidth: nodeWidth, activation: activation,
+                                masterLeafWidth: master, routing: routing, training: training))
         default:
             _ = try node.mapping(allowed: ["type"])
             return nil
