@@ -311,3 +311,27 @@ struct EventStepTests {
         }
     }
 }
+
+@Suite("Event engine: drawn experts")
+struct DrawnExpertsTests {
+    @Test("A drawn step reads the weights of the experts its draw touched: top-2 of one token is exactly 2")
+    func drawnTouchedSet() throws {
+        let scenario = try makeScenario(name: "mixtral-decode", hardware: "nvidia-h200", phase: "decode", batch: 1, seqLen: 512, dModel: 4096,
+                                        blocks: ["moe: {mixer: {type: attention, heads: 32, kv_heads: 8, head_dim: 128}, mlp: {type: moe, experts: 8, top_k: 2, expert_ffn_dim: 14336}}"],
+                                        layers: "{pattern: [moe], repeat: 4}")
+        let sampler = try RandomRoutingSampler(seed: 3)
+        for _ in 0..<10 {
+            let graph = Lowering(scenario: scenario, sampler: sampler).lower()
+            for template in graph.templates {
+                let up = try #require(template.ops.first { $0.name == "mlp.experts.gate_up" })
+                guard case let .gemm(m, _, _, count) = up.kind else { Issue.record("not a GEMM"); return }
+                #expect(count == 2 && m == 1, "\(count) experts of \(m) rows")
+                #expect(template.routing?.touchedExperts == 2)
+            }
+        }
+        // The analytic engine expects the same, so both engines agree on the step time.
+        let analytic = AnalyticEngine().run(scenario)
+        let event = try EventEngine(options: .init(steps: 5)).run(scenario)
+        #expect(abs(event.report.latencySeconds / analytic.latencySeconds - 1) < 1e-3)
+    }
+}
