@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "Exports", dependencies: ["SimModel", "SimEngines"]),
         // Design-space sweeps: the sweep spec, point generation, parallel evaluation, resume, shards, search.
         .target(name: "Sweeps", dependencies: ["SimModel", "SimEngines", "SimMath", "Exports", .product(name: "Yams", package: "Yams")]),
+        // Published measurements: GPU predictions against them, and the fit of the GPU profiles' defaults.
+        .target(name: "Published", dependencies: ["SimModel", "SimEngines", "SimMath"]),
         // SVG figures drawn straight from the CSVs (no Python needed).
         .target(name: "Plots"),
         // Real CPU kernels (OpenBLAS GEMM, attention, selective scan, conv, norms, MoE and FFF routing),
@@ -54,7 +56,7 @@ let package = Package(
         .target(
             name: "HybridSimCLI",
             dependencies: [
-                "SimModel", "SimEngines", "Exports", "Calibration", "Sweeps", "Plots",
+                "SimModel", "SimEngines", "Exports", "Calibration", "Sweeps", "Plots", "Published",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -78,6 +80,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SimModel", "SimEngines"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
+        .testTarget(name: "PublishedTests", dependencies: ["Published", "SimModel"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Kernels", "SimModel", "SimEngines", "SimMath"]),
         .testTarget(name: "SimModelTests", dependencies: ["SimModel", "SimMath"]),
         .testTarget(name: "SimEnginesTests", dependencies: ["SimEngines", "SimModel", "SimMath"]),

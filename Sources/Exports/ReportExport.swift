@@ -95,6 +95,9 @@ public enum ReportExport {
                 var hardware = ProfileYAML.jsonScalars(h)
                 hardware["origin"] = h.origin
                 hardware["peak_flops"] = peaks
+                var fractions: [String: Any] = [:]
+                for (dtype, value) in h.matrixEfficiency { fractions[dtype.rawValue] = value }
+                hardware["matrix_efficiency"] = fractions
                 hardware["efficiency"] = curves
                 hardware["links"] = h.links.map { l -> [String: Any] in
                     var link: [String: Any] = ["name": l.name, "bandwidth_bytes_per_s": l.bandwidthBytesPerSecond,

@@ -9,7 +9,7 @@ public struct HybridSimCommand: ParsableCommand {
         abstract: "Cost model and simulator for hybrid (attention + SSM) and routed (MoE, FFF, dynamic-depth) networks.",
         discussion: "Bad input (malformed YAML, unknown keys, impossible values, a missing file) exits with status 2.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, SweepCommand.self, MergeCommand.self, OptimizeCommand.self, PlotCommand.self, ExportCommand.self, MeasureCommand.self, CalibrateCommand.self, ValidateCommand.self, CheckCommand.self, ProfilesCommand.self]
+        subcommands: [RunCommand.self, SweepCommand.self, MergeCommand.self, OptimizeCommand.self, PlotCommand.self, ExportCommand.self, MeasureCommand.self, CalibrateCommand.self, ValidateCommand.self, PublishedCommand.self, CheckCommand.self, ProfilesCommand.self]
     )
 
     public init() {}

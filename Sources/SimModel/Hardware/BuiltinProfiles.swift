@@ -29,23 +29,35 @@ public enum BuiltinProfiles {
         }
     }
 
-    /// GPU efficiency curves: modelling assumptions shared by the GPU profiles (not datasheet figures).
-    static let gpuEfficiency = """
-    efficiency:
-      default: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.8, half_size_bytes: 2.0e6}
-      gemm: {peak: 0.75, half_size_flops: 1.5e9, memory: 0.85, half_size_bytes: 4.0e6}
-      attention: {peak: 0.5, half_size_flops: 1.0e9, memory: 0.8, half_size_bytes: 4.0e6}
-      scan: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
-      conv: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
-      elementwise: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.85, half_size_bytes: 2.0e6}
-      router: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
-      gather_scatter: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.6, half_size_bytes: 2.0e6}
+    /// GPU efficiency curves and launch overhead: modelling defaults, not datasheet figures. The GEMM and
+    /// attention curves, the other classes' memory efficiency and NVIDIA's launch overhead are fitted to the
+    /// fit half of scenarios/published (`hybridsim published --fit`, GSL nonlinear least squares on
+    /// log(predicted / published)), AMD's GEMM peak to its MI300X cases; the rest are assumptions.
+    static func gpuEfficiency(gemmPeak: Double) -> String {
+        """
+        efficiency:
+          default: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.8, half_size_bytes: 2.0e6}
+          gemm: {peak: \(gemmPeak), half_size_flops: 2.172e8, memory: 0.9944, half_size_bytes: 3.961e4}
+          attention: {peak: 0.5417, half_size_flops: 7.137e8, memory: 0.8, half_size_bytes: 4.0e6}
+          scan: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.3803, half_size_bytes: 2.0e6}
+          conv: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.3803, half_size_bytes: 2.0e6}
+          elementwise: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.3803, half_size_bytes: 2.0e6}
+          router: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.3803, half_size_bytes: 2.0e6}
+          gather_scatter: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.3803, half_size_bytes: 2.0e6}
+        """
+    }
+    static let nvidiaEfficiency = gpuEfficiency(gemmPeak: 0.8670)
+    static let amdEfficiency = gpuEfficiency(gemmPeak: 0.5591)
+
+    static let nvidiaTileSources = """
+      gemm_tile_rows: "modelling assumption: cuBLAS/CUTLASS output tiles of 128 rows (CUTLASS's default Hopper tile 128 x 256 x 64, Ampere 128 x 128 x 32), for wave quantization over the SMs"
+      gemm_tile_columns: "modelling assumption: as gemm_tile_rows (256 on Hopper, 128 on Ampere)"
     """
 
     static let gpuAssumptionSources = """
-      launch_overhead_s: "modelling assumption: typical CUDA/HIP kernel launch plus scheduling gap of a few microseconds; replace by calibration"
+      launch_overhead_s: "fitted with the efficiency curves to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02): a kernel launch plus the scheduling gap between kernels, as the published single-GPU figures see it"
       graph_launch_overhead_s: "modelling assumption: per-node cost of a CUDA graph replay, about 0.6-1 us (0.58 us per node plus 15 us per replay on an RTX 5070 Ti, github ahrefs/ocannl issue 488; 80 kernels from 260 us to 70 us with a graph, cuda.juliagpu.org usage/graphs)"
-      efficiency: "modelling assumption (not a datasheet figure): saturating efficiency curves per op class; half sizes chosen so an op's fixed floor half_size/(peak x efficiency) is about 2 us on an H100 (a kernel's ramp-up and tail); replace by calibration"
+      efficiency: "saturating efficiency curves per op class (not datasheet figures): gemm (peak, half sizes, memory), attention (peak, half_size_flops) and the memory efficiency of scan, conv, elementwise, router and gather_scatter fitted to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02; 21 cases, held-out error in the README); the other values are assumptions"
     """
 
     static let h100 = """
@@ -58,9 +70,11 @@ public enum BuiltinProfiles {
     peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
     vector_flops: 67.0e12
     memory: {capacity_bytes: 85520809984, bandwidth_bytes_per_s: 3.35e12}
-    launch_overhead_s: 4.0e-6
+    launch_overhead_s: 6.679e-6
     graph_launch_overhead_s: 1.0e-6
-    \(gpuEfficiency)
+    gemm_tile_rows: 128
+    gemm_tile_columns: 256
+    \(nvidiaEfficiency)
     links:
       - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6, topology: switch}
     sources:
@@ -75,6 +89,7 @@ public enum BuiltinProfiles {
       memory.bandwidth_bytes_per_s: "NVIDIA H100 datasheet, H100 SXM: GPU memory bandwidth 3.35 TB/s"
       links.nvlink4: "NVIDIA H100 datasheet: NVLink 900 GB/s (both directions); 450 GB/s each way, the line rate (github NVIDIA/nccl-tests issue 212, NVIDIA's reply: '450GB/s is the line rate'; NCCL reaches about 370 GB/s of it). NVSwitch: every pair at the full rate (NVIDIA Fabric Manager User Guide, Overview). Latency 2 us: P2P write latency of 1.8-2.3 us in p2pBandwidthLatencyTest (github NVIDIA/cuda-samples issue 230, GPU not named)"
     \(gpuAssumptionSources)
+    \(nvidiaTileSources)
     """
 
     static let h200 = """
@@ -87,9 +102,11 @@ public enum BuiltinProfiles {
     peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
     vector_flops: 67.0e12
     memory: {capacity_bytes: 150754820096, bandwidth_bytes_per_s: 4.8e12}
-    launch_overhead_s: 4.0e-6
+    launch_overhead_s: 6.679e-6
     graph_launch_overhead_s: 1.0e-6
-    \(gpuEfficiency)
+    gemm_tile_rows: 128
+    gemm_tile_columns: 256
+    \(nvidiaEfficiency)
     links:
       - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6, topology: switch}
     sources:
@@ -104,6 +121,7 @@ public enum BuiltinProfiles {
       memory.bandwidth_bytes_per_s: "NVIDIA H200 datasheet: GPU memory bandwidth 4.8 TB/s"
       links.nvlink4: "NVIDIA H200 datasheet: NVLink 900 GB/s (both directions), 18x 4th-gen NVLink (MLCommons inference_results_v4.1 closed/NVIDIA/systems/H200-SXM-141GBx8_TRT_MaxQ.json); 450 GB/s each way through NVSwitch. Latency as the H100's"
     \(gpuAssumptionSources)
+    \(nvidiaTileSources)
     """
 
     static let a100 = """
@@ -116,9 +134,11 @@ public enum BuiltinProfiles {
     peak_flops: {fp32: 19.5e12, bf16: 312.0e12, fp16: 312.0e12}
     vector_flops: 19.5e12
     memory: {capacity_bytes: 85899345920, bandwidth_bytes_per_s: 2.039e12}
-    launch_overhead_s: 4.0e-6
+    launch_overhead_s: 6.679e-6
     graph_launch_overhead_s: 1.0e-6
-    \(gpuEfficiency)
+    gemm_tile_rows: 128
+    gemm_tile_columns: 128
+    \(nvidiaEfficiency)
     links:
       - {name: nvlink3, bandwidth_bytes_per_s: 300.0e9, latency_s: 2.0e-6, topology: switch}
     sources:
@@ -133,6 +153,7 @@ public enum BuiltinProfiles {
       memory.bandwidth_bytes_per_s: "NVIDIA A100 datasheet, A100 80GB SXM: GPU memory bandwidth 2,039 GB/s"
       links.nvlink3: "NVIDIA A100 datasheet: NVLink 600 GB/s (both directions); 12 links x 25 GB/s = 300 GB/s each way at line rate, about 230 GB/s effective (github NVIDIA/nccl-tests issue 149, NVIDIA's reply). NVSwitch in DGX/HGX A100. Latency as the H100's"
     \(gpuAssumptionSources)
+    \(nvidiaTileSources)
     """
 
     static let mi300x = """
@@ -147,7 +168,9 @@ public enum BuiltinProfiles {
     memory: {capacity_bytes: 206141652992, bandwidth_bytes_per_s: 5.3e12}
     launch_overhead_s: 5.0e-6
     graph_launch_overhead_s: 2.0e-6
-    \(gpuEfficiency)
+    gemm_tile_rows: 256
+    gemm_tile_columns: 256
+    \(amdEfficiency)
     links:
       - {name: infinity-fabric, bandwidth_bytes_per_s: 448.0e9, latency_s: 2.0e-6, topology: fully_connected, per_peer_bandwidth_bytes_per_s: 64.0e9}
     sources:
@@ -162,8 +185,10 @@ public enum BuiltinProfiles {
       memory.bandwidth_bytes_per_s: "AMD Instinct MI300X data sheet: peak memory bandwidth 5.3 TB/s"
       links.infinity-fabric: "ROCm docs, MI300 series microarchitecture, node-level architecture: seven Infinity Fabric links per GPU form a fully connected 8-GPU system (no switch); 128 GB/s per link both directions, 64 GB/s each way (AMD MI300X platform data sheet, as cited in github ROCm/rccl issue 1210; RCCL uses 48 GB/s after protocol overhead, same issue); 7 x 64 = 448 GB/s aggregate each way (896 both). Latency as the H100's (not published for MI300X)"
       launch_overhead_s: "modelling assumption: HIP kernel launch plus scheduling gap; replace by calibration"
+      gemm_tile_rows: "modelling assumption: a 256 x 256 output tile per compute unit, the tile AMD's max-achievable-FLOPs recipe sizes GEMMs by (github ROCm/rocm-blogs, measuring-max-achievable-flops-part2: M, N = CU factorisation x tile size)"
+      gemm_tile_columns: "as gemm_tile_rows"
       graph_launch_overhead_s: "modelling assumption: HIP graph replay cost per node; 3.9 us per node measured on RDNA3 (github ROCm/rocm-systems issue 10834), none published for MI300X"
-      efficiency: "modelling assumption (not a datasheet figure): saturating efficiency curves per op class; replace by calibration"
+      efficiency: "the NVIDIA profiles' fitted curves (hybridsim published --fit) with the GEMM peak fitted to the MI300X cases of scenarios/published (the hipBLASLt and mamf-finder GEMMs reach 51-54% of the datasheet peak at the sustained clock)"
     """
 
     static let genericCPU = """

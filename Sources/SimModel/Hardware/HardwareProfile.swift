@@ -142,6 +142,13 @@ public struct HardwareProfile: Sendable, Equatable {
     /// Fixed cost of one op launched from a captured graph (CUDA/HIP graphs); nil: no graphs (the
     /// launch overhead applies).
     public var graphLaunchOverheadSeconds: Double? = nil
+    /// Fraction of the dtype's matrix peak its kernels reach relative to the efficiency curves' (fp8 kernels
+    /// saturate the tensor cores less than bf16 ones); missing dtypes: 1.
+    public var matrixEfficiency: [DType: Double] = [:]
+    /// Output tile of a GEMM kernel (rows x columns one compute unit produces at a time); nil: no wave
+    /// quantization. A GEMM of T tiles on U units runs ceil(T/U) waves, the last one partly idle.
+    public var gemmTileRows: Int? = nil
+    public var gemmTileColumns: Int? = nil
     public var efficiency: [OpClass: EfficiencyCurve]
     public var links: [Link]
     /// Where each number comes from: key path -> citation.

@@ -102,6 +102,14 @@ public enum HardwareProfileLoader {
         }
         if map["description"] == nil { profile.description = profile.name }
 
+        if let node = map["matrix_efficiency"] {
+            let m = try node.mapping(allowed: DType.allCases.map(\.rawValue))
+            for (key, value) in m.entries {
+                guard let dtype = DType(rawValue: key) else { continue }
+                profile.matrixEfficiency[dtype] = try value.double(in: 1e-6...1, allowed: "a fraction in (0, 1]")
+            }
+        }
+
         var curves: [OpClass: EfficiencyCurve] = [:]
         var fallback = EfficiencyCurve(peak: 1, halfSizeFlops: 0, memory: 1, halfSizeBytes: 0)
         if let effNode = map["efficiency"] {

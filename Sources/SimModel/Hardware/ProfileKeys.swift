@@ -72,13 +72,18 @@ public enum ProfileKeys {
         ProfileKey(path: "graph_launch_overhead_s", summary: "fixed cost of one op launched from a captured graph (scenario execution.graphs)",
                    domain: .seconds, required: false, get: { $0.graphLaunchOverheadSeconds.map(ProfileValue.number) },
                    set: { p, v in if case let .number(x) = v { p.graphLaunchOverheadSeconds = x } }),
+        ProfileKey(path: "gemm_tile_rows", summary: "rows of a GEMM kernel's output tile (with gemm_tile_columns: wave quantization over the compute units)",
+                   domain: .count(1...65_536), required: false, get: { $0.gemmTileRows.map(ProfileValue.count) },
+                   set: { p, v in if case let .count(n) = v { p.gemmTileRows = n } }),
+        ProfileKey(path: "gemm_tile_columns", summary: "columns of a GEMM kernel's output tile", domain: .count(1...65_536), required: false,
+                   get: { $0.gemmTileColumns.map(ProfileValue.count) }, set: { p, v in if case let .count(n) = v { p.gemmTileColumns = n } }),
         ProfileKey(path: "split_overhead_s", summary: "extra cost per additional lane an op is split over (CPU worker threads)",
                    domain: .seconds, required: false,
                    get: { .number($0.splitOverheadSeconds) }, set: { p, v in if case let .number(x) = v { p.splitOverheadSeconds = x } }),
     ]
 
     /// Keys whose values are mappings or lists, in file order after the scalars (`memory` is a scalar group).
-    public static let structured = ["peak_flops", "efficiency", "links", "sources", "provenance", "fit"]
+    public static let structured = ["peak_flops", "matrix_efficiency", "efficiency", "links", "sources", "provenance", "fit"]
     /// Keys of one efficiency curve.
     public static let curveKeys = ["peak", "half_size_flops", "memory", "half_size_bytes"]
     /// Keys of one link.

@@ -23,6 +23,8 @@ public enum ProfileYAML {
         for group in order { lines.append("\(group): {\(groups[group, default: []].joined(separator: ", "))}") }
         let peaks = DType.allCases.compactMap { d in p.peakFlops[d].map { "\(d.rawValue): \(number($0))" } }
         lines.append("peak_flops: {\(peaks.joined(separator: ", "))}")
+        let fractions = DType.allCases.compactMap { d in p.matrixEfficiency[d].map { "\(d.rawValue): \(number($0))" } }
+        if !fractions.isEmpty { lines.append("matrix_efficiency: {\(fractions.joined(separator: ", "))}") }
         lines.append("efficiency:")
         for c in OpClass.allCases {
             let e = p.curve(c)
