@@ -46,9 +46,6 @@ public enum PublishedFit {
         return (set, get)
     }
 
-    /// The memory efficiency of every class but GEMM and attention.
-    static let otherClasses: [OpClass] = [.scan, .conv, .elementwise, .router, .gatherScatter]
-
     /// The parameters, in the order the built-in profiles list them.
     public static let parameters: [Parameter] = {
         var list: [Parameter] = []
@@ -63,9 +60,6 @@ public enum PublishedFit {
         add("gemm.half_size_bytes", 0, 1e9, .gemm, .halfSizeBytes)
         add("attention.peak", 0.05, 1, .attention, .peak)
         add("attention.half_size_flops", 0, 1e12, .attention, .halfSizeFlops)
-        list.append(Parameter(name: "memory of scan, conv, elementwise, router, gather_scatter", lower: 0.05, upper: 1,
-                              set: { p, v in for c in otherClasses { var e = p.curve(c); e.memory = v; p.efficiency[c] = e } },
-                              get: { $0.curve(.elementwise).memory }, applies: gpu))
         list.append(Parameter(name: "launch_overhead_s (NVIDIA)", lower: 0, upper: 2e-5,
                               set: { p, v in p.launchOverheadSeconds = v }, get: { $0.launchOverheadSeconds }, applies: nvidia))
         add("gemm.peak (AMD)", 0.05, 1, .gemm, .peak, applies: amd)

@@ -30,24 +30,23 @@ public enum BuiltinProfiles {
     }
 
     /// GPU efficiency curves and launch overhead: modelling defaults, not datasheet figures. The GEMM and
-    /// attention curves, the other classes' memory efficiency and NVIDIA's launch overhead are fitted to the
-    /// fit half of scenarios/published (`hybridsim published --fit`, GSL nonlinear least squares on
+    /// attention curves and NVIDIA's launch overhead are fitted to the fit half of scenarios/published (`hybridsim published --fit`, GSL nonlinear least squares on
     /// log(predicted / published)), AMD's GEMM peak to its MI300X cases; the rest are assumptions.
     static func gpuEfficiency(gemmPeak: Double) -> String {
         """
         efficiency:
           default: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.8, half_size_bytes: 2.0e6}
-          gemm: {peak: \(gemmPeak), half_size_flops: 2.172e8, memory: 0.9944, half_size_bytes: 3.961e4}
-          attention: {peak: 0.5417, half_size_flops: 7.137e8, memory: 0.8, half_size_bytes: 4.0e6}
-          scan: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.3803, half_size_bytes: 2.0e6}
-          conv: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.3803, half_size_bytes: 2.0e6}
-          elementwise: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.3803, half_size_bytes: 2.0e6}
-          router: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.3803, half_size_bytes: 2.0e6}
-          gather_scatter: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.3803, half_size_bytes: 2.0e6}
+          gemm: {peak: \(gemmPeak), half_size_flops: 9.466e7, memory: 0.9999, half_size_bytes: 85}
+          attention: {peak: 0.5415, half_size_flops: 7.135e8, memory: 0.8, half_size_bytes: 4.0e6}
+          scan: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
+          conv: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
+          elementwise: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.85, half_size_bytes: 2.0e6}
+          router: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
+          gather_scatter: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.6, half_size_bytes: 2.0e6}
         """
     }
-    static let nvidiaEfficiency = gpuEfficiency(gemmPeak: 0.8670)
-    static let amdEfficiency = gpuEfficiency(gemmPeak: 0.5591)
+    static let nvidiaEfficiency = gpuEfficiency(gemmPeak: 0.8497)
+    static let amdEfficiency = gpuEfficiency(gemmPeak: 0.5590)
 
     static let nvidiaTileSources = """
       gemm_tile_rows: "modelling assumption: cuBLAS/CUTLASS output tiles of 128 rows (CUTLASS's default Hopper tile 128 x 256 x 64, Ampere 128 x 128 x 32), for wave quantization over the SMs"
@@ -57,7 +56,7 @@ public enum BuiltinProfiles {
     static let gpuAssumptionSources = """
       launch_overhead_s: "fitted with the efficiency curves to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02): a kernel launch plus the scheduling gap between kernels, as the published single-GPU figures see it"
       graph_launch_overhead_s: "modelling assumption: per-node cost of a CUDA graph replay, about 0.6-1 us (0.58 us per node plus 15 us per replay on an RTX 5070 Ti, github ahrefs/ocannl issue 488; 80 kernels from 260 us to 70 us with a graph, cuda.juliagpu.org usage/graphs)"
-      efficiency: "saturating efficiency curves per op class (not datasheet figures): gemm (peak, half sizes, memory), attention (peak, half_size_flops) and the memory efficiency of scan, conv, elementwise, router and gather_scatter fitted to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02; 21 cases, held-out error in the README); the other values are assumptions"
+      efficiency: "saturating efficiency curves per op class (not datasheet figures): gemm (peak, half sizes, memory) and attention (peak, half_size_flops) fitted to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02; 21 cases, held-out error in the README); the other values are assumptions"
     """
 
     static let h100 = """
@@ -70,7 +69,7 @@ public enum BuiltinProfiles {
     peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
     vector_flops: 67.0e12
     memory: {capacity_bytes: 85520809984, bandwidth_bytes_per_s: 3.35e12}
-    launch_overhead_s: 6.679e-6
+    launch_overhead_s: 7.173e-6
     graph_launch_overhead_s: 1.0e-6
     gemm_tile_rows: 128
     gemm_tile_columns: 256
@@ -102,7 +101,7 @@ public enum BuiltinProfiles {
     peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
     vector_flops: 67.0e12
     memory: {capacity_bytes: 150754820096, bandwidth_bytes_per_s: 4.8e12}
-    launch_overhead_s: 6.679e-6
+    launch_overhead_s: 7.173e-6
     graph_launch_overhead_s: 1.0e-6
     gemm_tile_rows: 128
     gemm_tile_columns: 256
@@ -134,7 +133,7 @@ public enum BuiltinProfiles {
     peak_flops: {fp32: 19.5e12, bf16: 312.0e12, fp16: 312.0e12}
     vector_flops: 19.5e12
     memory: {capacity_bytes: 85899345920, bandwidth_bytes_per_s: 2.039e12}
-    launch_overhead_s: 6.679e-6
+    launch_overhead_s: 7.173e-6
     graph_launch_overhead_s: 1.0e-6
     gemm_tile_rows: 128
     gemm_tile_columns: 128
