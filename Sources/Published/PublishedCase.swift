@@ -14,6 +14,7 @@ import SimModel
 /// hardware: nvidia-h100-sxm
 /// kernel: {op: gemm, m: 2048, n: 2048, k: 13312, dtype: bf16}
 /// # or kernel: {op: attention, batch: 1, heads: 16, kv_heads: 16, seq_len: 16384, head_dim: 128, causal: false, dtype: bf16}
+/// # or kernel: {op: ssd, batch: 1, seq_len: 16384, heads: 128, head_dim: 64, d_state: 128, groups: 1, chunk: 256, dtype: bf16}
 /// # or generation: {model: models/llama2-7b.yaml, dtype: fp8, batch: 1, input: 128, output: 128,
 /// #                 metric: first_token_s | output_tokens_per_s | end_to_end_s}
 /// published: {value: 794.5, unit: TFLOP/s, source: "...", how: "..."}
@@ -30,6 +31,8 @@ public struct PublishedCase: Sendable {
         case gemm(m: Double, n: Double, k: Double, dtype: DType)
         /// FlashAttention's convention: 4·B·H·S²·d FLOPs, halved when causal.
         case attention(batch: Int, heads: Int, kvHeads: Int, seqLen: Int, headDim: Int, causal: Bool, dtype: DType)
+        /// Mamba-2's chunked scan (SSD) forward over batch x seq_len tokens; predicted as tokens/s.
+        case ssd(batch: Int, seqLen: Int, heads: Int, headDim: Int, dState: Int, groups: Int, chunk: Int, dtype: DType)
         case generation(model: Scenario, batch: Int, input: Int, output: Int, metric: GenerationMetric)
     }
 
@@ -58,6 +61,7 @@ public struct PublishedCase: Sendable {
     public var expectedUnit: String {
         switch subject {
         case .gemm, .attention: return "TFLOP/s"
+        case .ssd: return "tokens/s"
         case let .generation(_, _, _, _, metric):
             return metric == .outputTokensPerSecond ? "tokens/s" : "s"
         }
@@ -115,7 +119,17 @@ public struct PublishedCase: Sendable {
 
     static func decodeKernel(_ node: YAMLNode, hardware: HardwareProfile) throws -> Subject {
         let map = try node.mapping(allowed: [])
-        switch try map.required("op", allowed: "gemm or attention").choice(["gemm", "attention"]) {
+        switch try map.required("op", allowed: "gemm, attention or ssd").choice(["gemm", "attention", "ssd"]) {
+        case "ssd":
+            let m = try node.mapping(allowed: ["op", "batch", "seq_len", "heads", "head_dim", "d_state", "groups", "chunk", "dtype"])
+            func count(_ key: String) throws -> Int { try m.required(key).int(in: 1...10_000_000, allowed: "a whole number from 1 to 10000000") }
+            let heads = try count("heads")
+            let groups = try m["groups"]?.int(in: 1...heads, allowed: "a divisor of heads") ?? 1
+            guard heads % groups == 0 else { throw (m["groups"] ?? node).error("groups \(groups) do not divide the \(heads) heads", allowed: "a divisor of heads") }
+            return .ssd(batch: try count("batch"), seqLen: try count("seq_len"), heads: heads, headDim: try count("head_dim"),
+                        dState: try count("d_state"), groups: groups,
+                        chunk: try m["chunk"]?.int(in: 1...65536, allowed: "a whole number from 1 to 65536") ?? 256,
+                        dtype: try dtype(m["dtype"], hardware: hardware))
         case "gemm":
             let m = try node.mapping(allowed: ["op", "m", "n", "k", "dtype"])
             func size(_ key: String) throws -> Double { Double(try m.required(key).int(in: 1...10_000_000, allowed: "a whole number from 1 to 10000000")) }

@@ -36,6 +36,12 @@ public enum PublishedEvaluation {
             // FlashAttention's count: 4 B H S^2 d, halved when causal (arXiv 2307.08691 §4.1).
             let flops = 4 * Double(batch) * Double(heads) * s * s * Double(headDim) / (causal ? 2 : 1)
             return flops / seconds / 1e12
+        case let .ssd(batch, seqLen, heads, headDim, dState, groups, chunk, dtype):
+            let kind = OpKind.ssd(batch: Double(batch), length: Double(seqLen), heads: heads, headDim: headDim, dState: dState,
+                                  groups: groups, chunk: chunk, decodeState: false)
+            let op = Op.standalone(name: "ssd", kind: kind, opClass: .scan, role: .ssd, elementBytes: dtype.bytes, share: 1, laneMask: 1)
+            let seconds = CostModel(profile: profile, dtype: dtype).seconds(op, share: 1, link: nil)
+            return Double(batch * seqLen) / seconds
         case let .generation(model, batch, input, output, metric):
             var scenario = model
             scenario.hardware = profile
@@ -79,6 +85,7 @@ public enum PublishedEvaluation {
             switch c.subject {
             case .gemm: kind = "gemm"
             case .attention: kind = "attention"
+            case .ssd: kind = "ssd"
             case let .generation(_, _, _, _, metric): kind = metric.rawValue
             }
             return Row(name: c.name, hardware: c.hardware.name, set: c.set, kind: kind, unit: c.unit, published: c.value,

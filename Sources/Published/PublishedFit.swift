@@ -60,6 +60,10 @@ public enum PublishedFit {
         add("gemm.half_size_bytes", 0, 1e9, .gemm, .halfSizeBytes)
         add("attention.peak", 0.05, 1, .attention, .peak)
         add("attention.half_size_flops", 0, 1e12, .attention, .halfSizeFlops)
+        list.append(Parameter(name: "attention_half_head_dim", lower: 0, upper: 1024,
+                              set: { p, v in p.attentionHalfHeadDim = v }, get: { $0.attentionHalfHeadDim ?? 0 }, applies: gpu))
+        list.append(Parameter(name: "attention_half_keys", lower: 0, upper: 65536,
+                              set: { p, v in p.attentionHalfKeys = v }, get: { $0.attentionHalfKeys ?? 0 }, applies: gpu))
         list.append(Parameter(name: "launch_overhead_s (NVIDIA)", lower: 0, upper: 2e-5,
                               set: { p, v in p.launchOverheadSeconds = v }, get: { $0.launchOverheadSeconds }, applies: nvidia))
         add("gemm.peak (AMD)", 0.05, 1, .gemm, .peak, applies: amd)

@@ -159,8 +159,11 @@ public struct ReportAssembler: Sendable {
                 trace = String(format: "link latency %.3g s + %.4g B over the link = %.4g s x weight %.3f",
                                b.overheadSeconds, op.bytes, b.seconds, op.weight)
             } else {
-                trace = String(format: "overhead %.3g s (%.3g launches) + max(compute %.4g s [matrix %.4g FLOP / (%.4g FLOP/s x share %.2f x eff %.3f) + vector %.4g FLOP / (%.4g FLOP/s x share %.2f x eff %.3f)], memory %.4g B / (%.4g B/s x share %.2f x eff %.3f)) x weight %.3f",
-                               b.overheadSeconds, op.launches, b.computeSeconds, op.matrixFlops, cost.matrixPeak, op.share, b.computeEfficiency,
+                let waves = b.occupiedMatrixFlops > op.matrixFlops
+                    ? String(format: " occupying %.4g FLOP in waves of tiles", b.occupiedMatrixFlops) : ""
+                trace = String(format: "overhead %.3g s (%.3g launches) + max(compute %.4g s [matrix %.4g FLOP",
+                               b.overheadSeconds, op.launches, b.computeSeconds, op.matrixFlops) + waves + String(format: " / (%.4g FLOP/s x dtype eff %.3f x share %.2f x eff %.3f) + vector %.4g FLOP / (%.4g FLOP/s x share %.2f x eff %.3f)], memory %.4g B / (%.4g B/s x share %.2f x eff %.3f)) x weight %.3f",
+                               cost.matrixPeak, cost.matrixPeak > 0 ? cost.matrixRate / cost.matrixPeak : 1, op.share, b.computeEfficiency,
                                op.flops - op.matrixFlops, cost.profile.vectorFlops, op.share, b.computeEfficiency, op.bytes,
                                cost.profile.memoryBandwidthBytesPerSecond, op.share, b.memoryEfficiency, op.weight)
             }

@@ -89,5 +89,29 @@ import SimModel
         published: {value: 1, unit: TFLOP/s, source: "a source long enough to be found again"}
         """.write(to: file, atomically: true, encoding: .utf8)
         #expect(throws: InputError.self) { _ = try PublishedCase.load(path: file.path) }
+        // SSD: groups must divide the heads; the unit is tokens/s.
+        try """
+        schema_version: 1
+        case: x
+        set: held_out
+        hardware: nvidia-h100-sxm
+        kernel: {op: ssd, batch: 1, seq_len: 4096, heads: 6, head_dim: 64, d_state: 128, groups: 4}
+        published: {value: 1, unit: tokens/s, source: "a source long enough to be found again"}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: InputError.self) { _ = try PublishedCase.load(path: file.path) }
+    }
+
+    /// An SSD case predicts batch x seq_len tokens over the SSD op's time on the profile.
+    @Test func ssdCasePredictsTokensPerSecond() throws {
+        let c = try #require(try Self.cases().first { if case .ssd = $0.subject { return true } else { return false } })
+        guard case let .ssd(batch, seqLen, heads, headDim, dState, groups, chunk, dtype) = c.subject else { return }
+        let op = Op.standalone(name: "ssd", kind: .ssd(batch: Double(batch), length: Double(seqLen), heads: heads, headDim: headDim,
+                                                     dState: dState, groups: groups, chunk: chunk, decodeState: false),
+                               opClass: .scan, role: .ssd, elementBytes: dtype.bytes, share: 1, laneMask: 1)
+        #expect(op.launches == 5)
+        let seconds = CostModel(profile: c.hardware, dtype: dtype).seconds(op, share: 1, link: nil)
+        let predicted = PublishedEvaluation.predict(c, profile: c.hardware), expected = Double(batch * seqLen) / seconds
+        #expect(abs(predicted - expected) <= 1e-12 * expected)
+        #expect(c.unit == "tokens/s")
     }
 }

@@ -22,21 +22,25 @@ struct HardwareTests {
     func decodeFollowsBandwidth() throws {
         // Batch 1 decode of a 4096-wide model: each step reads ~0.45 GB of bf16 weights per layer at ~2 FLOPs per
         // byte, far below either GPU's ~295 (H100) or ~206 (H200) FLOPs per byte. Time per op is launch overhead
-        // (4 us on both) + max(compute, bytes / (bandwidth x efficiency)) with the same curves on both, so the
+        // (the same on both) + max(compute, bytes / (bandwidth x efficiency)) with the same curves on both, so the
         // speed-up is at most 4.8 / 3.35 = 1.433 and falls short of it by the share of overheads and of tiny
         // ops that sit on the curves' compute floor (norms, residuals: ~3 us each, identical on both GPUs).
-        // About 37% of the H100 step is such fixed time (10 ops x ~4-7 us per layer against ~160 us of weight
-        // reads), so the speed-up is ~1.24; 1.15 leaves room for curve recalibration.
+        // A third or more of the H100 step is such fixed time (10 ops x one launch each per layer against ~160 us
+        // of weight reads), so the speed-up is ~1.2; 1.1 leaves room for curve recalibration.
         let (h100, h200) = try pair(phase: "decode", batch: 1, seqLen: 4096, layers: 8, spans: true)
+        let h100Profile = try #require(try BuiltinProfiles.profile(named: "nvidia-h100-sxm"))
+        let h200Profile = try #require(try BuiltinProfiles.profile(named: "nvidia-h200"))
+        #expect(h100Profile.launchOverheadSeconds == h200Profile.launchOverheadSeconds)
         let speedup = h100.latencySeconds / h200.latencySeconds
-        #expect(speedup > 1.15 && speedup <= Self.bandwidthRatio * (1 + 1e-12), "speed-up \(speedup)")
+        #expect(speedup > 1.1 && speedup <= Self.bandwidthRatio * (1 + 1e-12), "speed-up \(speedup)")
         #expect(h200.tokensPerSecond > h100.tokensPerSecond)
         // Op by op: memory-bound ops shrink their non-overhead time by exactly 3.35 / 4.8; compute-bound ones keep it.
         #expect(h100.spans.count == h200.spans.count)
         var predicted = 0.0
         for (x, y) in zip(h100.spans, h200.spans) {
             #expect(x.op == y.op)
-            let overhead = (x.flops > 0 || x.bytes > 0) ? 4e-6 : 0
+            // Every op of this model is one launch.
+            let overhead = (x.flops > 0 || x.bytes > 0) ? h100Profile.launchOverheadSeconds : 0
             switch (x.bound, y.bound) {
             case ("memory", "memory"):
                 #expect(approx(y.duration - overhead, (x.duration - overhead) * 3.35 / 4.8, rel: 1e-6), "\(x.op) layer \(x.layer)")
@@ -50,9 +54,11 @@ struct HardwareTests {
             predicted += x.bound == "memory" ? overhead + (x.duration - overhead) * 3.35 / 4.8 : x.duration
         }
         #expect(h200.latencySeconds >= predicted * (1 - 1e-9), "H200 \(h200.latencySeconds) vs bandwidth-scaled H100 \(predicted)")
-        // The big weight-reading GEMMs (235 MB and 117 MB per layer) are memory-bound on both. (The 50 MB qkv_proj
-        // is not on the H200: its 50 MFLOPs sit on the GEMM curve's floor, 1e10 / (989.4e12 x 0.75) = 13.5 us.)
-        for s in h200.spans where s.op == "mlp.gate_up" || s.op == "mlp.down" { #expect(s.bound == "memory", "\(s.op)") }
+        // The weight-reading GEMMs (235 MB, 117 MB and 50 MB per layer at 2 FLOPs per weight) are memory-bound on both:
+        // even padded to one wave of 128 x 256 tiles (132 x 2 x 256 x 4096 FLOPs at batch 1) they compute in < 1 us.
+        let weightReads = h200.spans.filter { ["mlp.gate_up", "mlp.down", "attention.qkv_proj"].contains($0.op) }
+        #expect(weightReads.count == 3 * 8)
+        for s in weightReads { #expect(s.bound == "memory", "\(s.op)") }
     }
 
     @Test("Compute-bound large prefill is about equally fast on both (same FLOP/s)")

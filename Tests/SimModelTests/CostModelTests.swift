@@ -165,4 +165,63 @@ import Testing
         // Bytes only: 1 + 20 / 10 = 3 s.
         #expect(approx(model.seconds(Self.op(.gatherScatter, flops: 0, bytes: 20), share: 1, link: nil), 3))
     }
+
+    static func gemm(m: Double, n: Double, k: Double, count: Double = 1) -> Op {
+        op(.gemm, flops: 2 * m * n * k * count, bytes: 0, kind: .gemm(m: m, n: n, k: k, count: count))
+    }
+
+    /// Wave quantization on the toy device (2 compute units) with 2 x 2 output tiles.
+    @Test func wavesOfTiles() {
+        var profile = Self.profile(overhead: 0)
+        profile.gemmTileRows = 2
+        profile.gemmTileColumns = 2
+        let model = CostModel(profile: profile, dtype: .fp32)
+        // One tile of 2 x 2 x 2 x 3 FLOPs: one wave on two units, one of them idle; two tiles fill the wave.
+        #expect(model.occupiedMatrixFlops(Self.gemm(m: 2, n: 2, k: 3), share: 1) == 48)
+        #expect(model.occupiedMatrixFlops(Self.gemm(m: 4, n: 2, k: 3), share: 1) == 48)
+        // A tile of one row: as long as its row takes.
+        #expect(model.occupiedMatrixFlops(Self.gemm(m: 1, n: 2, k: 3), share: 1) == 24)
+        // Three tiles (the third half full) on two units: two waves of two full tiles of 2 x 2 x 2 x 3 FLOPs.
+        #expect(model.occupiedMatrixFlops(Self.gemm(m: 5, n: 2, k: 3), share: 1) == 96)
+        // On one unit (half the device) the three tiles run in three waves.
+        #expect(model.occupiedMatrixFlops(Self.gemm(m: 5, n: 2, k: 3), share: 0.5) == 72)
+        // Batched: 2 GEMMs of one tile each fill one wave; 3 need two.
+        #expect(model.occupiedMatrixFlops(Self.gemm(m: 2, n: 2, k: 3, count: 2), share: 1) == 48)
+        #expect(model.occupiedMatrixFlops(Self.gemm(m: 2, n: 2, k: 3, count: 3), share: 1) == 96)
+        // Time = occupied / (peak x efficiency): 96 / (100 x 0.5).
+        #expect(approx(model.seconds(Self.gemm(m: 5, n: 2, k: 3), share: 1, link: nil), 96.0 / 50))
+        // Without a tile: the op's own FLOPs.
+        #expect(CostModel(profile: Self.profile(), dtype: .fp32).occupiedMatrixFlops(Self.gemm(m: 5, n: 2, k: 3), share: 1) == 60)
+    }
+
+    /// A GEMM never gets cheaper by growing, on every built-in GPU, across tile and wave boundaries.
+    @Test(arguments: ["nvidia-h100-sxm", "nvidia-a100-sxm-80gb", "amd-mi300x"])
+    func gemmTimeNeverFallsAsItGrows(profileName: String) throws {
+        let profile = try #require(try BuiltinProfiles.profile(named: profileName))
+        #expect(profile.gemmTileRows != nil)
+        let model = CostModel(profile: profile, dtype: .bf16)
+        func t(_ m: Double, _ n: Double, _ k: Double, _ count: Double = 1) -> Double {
+            var op = Self.gemm(m: m, n: n, k: k, count: count)
+            op.bytes = 2 * (m * k + k * n + m * n) * count
+            return model.seconds(op, share: 1, link: nil)
+        }
+        for (n, k) in [(4096.0, 4096.0), (14336, 4096), (1000, 300)] {
+            var last = 0.0
+            for m in stride(from: 1.0, through: 9000, by: 7) {
+                let now = t(m, n, k)
+                #expect(now >= last * (1 - 1e-12), "m \(m - 7) -> \(m), n \(n), k \(k): \(last) -> \(now)")
+                last = now
+            }
+        }
+        for m in [1.0, 64, 300, 4096] {
+            var lastN = 0.0, lastK = 0.0, lastCount = 0.0
+            for x in stride(from: 16.0, through: 20000, by: 61) {
+                let byN = t(m, x, 4096), byK = t(m, 4096, x), byCount = t(m, 1024, 1024, x / 16)
+                #expect(byN >= lastN * (1 - 1e-12), "n -> \(x) at m \(m)")
+                #expect(byK >= lastK * (1 - 1e-12), "k -> \(x) at m \(m)")
+                #expect(byCount >= lastCount * (1 - 1e-12), "count -> \(x / 16) at m \(m)")
+                (lastN, lastK, lastCount) = (byN, byK, byCount)
+            }
+        }
+    }
 }

@@ -172,7 +172,14 @@ import Testing
         guard case let .hybrid(h) = try #require(scenario.model.blocks["h"]).mixer else { Issue.record("not a hybrid"); return }
         let attention = lowering.branchSeconds(h, tokens: lowering.fullTokens, attentionShare: r, branch: .attention)
         let ssm = lowering.branchSeconds(h, tokens: lowering.fullTokens, attentionShare: r, branch: .ssm)
-        #expect(approx(attention, ssm, rel: 1e-6), "attention \(attention) s vs ssm \(ssm) s at r = \(r)")
+        // GEMM wave quantization makes each branch's time a step function of its tokens: the balance point is
+        // where the difference changes sign, at a root or at a step.
+        func difference(_ x: Double) -> Double {
+            lowering.branchSeconds(h, tokens: lowering.fullTokens, attentionShare: x, branch: .attention)
+                - lowering.branchSeconds(h, tokens: lowering.fullTokens, attentionShare: x, branch: .ssm)
+        }
+        #expect(approx(attention, ssm, rel: 1e-6) || (difference(r - 1e-6) < 0 && difference(r + 1e-6) > 0),
+                "attention \(attention) s vs ssm \(ssm) s at r = \(r)")
         // The graph uses that ratio: attention gets r of each sequence's 4096 tokens, for 4 sequences.
         #expect(approx(try #require(graph.templates[0].op("attention.qkv_proj")?.kind.gemmRows), 4 * 4096 * r))
         // And it is a real balance point: moving 1% of the tokens either way unbalances it in the expected direction.

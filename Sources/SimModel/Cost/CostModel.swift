@@ -3,13 +3,14 @@ import Foundation
 /// Turns (op, hardware profile, lane) into a duration. The one place that does.
 ///
 ///     time = overhead + max(compute, memory)
-///     compute = matrix FLOPs / (matrix peak x dtype eff x share x eff_c(F) x waves) + vector FLOPs / (vector peak x share x eff_c(F))
+///     compute = occupied matrix FLOPs / (matrix peak x dtype eff x share x eff_c(F')) + vector FLOPs / (vector peak x share x eff_c(F'))
 ///     memory  = bytes / (bandwidth x share x eff_m(bytes))
 ///     overhead = launches x (launch overhead, or the graph launch overhead when the scenario launches
 ///                from captured graphs) + split overhead x (lanes the op holds - 1)
 ///
-/// `eff_c` and `eff_m` are the op class's efficiency curves at the op's total FLOPs and bytes; `waves` is a
-/// GEMM's wave quantization over the compute units when the profile names a GEMM tile (``waveEfficiency(_:share:)``); the
+/// `eff_c` and `eff_m` are the op class's efficiency curves at the occupied FLOPs F' (vector + occupied matrix) and
+/// the op's bytes (attention's `eff_c` also times its shape's terms, ``attentionShapeEfficiency(queries:keys:headDim:causal:window:)``); the occupied matrix FLOPs are the op's own, or, when the profile names a GEMM tile, a GEMM's
+/// waves of tiles over the compute units (``occupiedMatrixFlops(_:share:)``); the
 /// matrix peak is the dtype's, the vector peak the profile's non-matrix FP32 rate; `share` is the
 /// fraction of the device's compute units (and bandwidth) the op's lanes hold. Transfers cost the
 /// link's time for their pattern (``Link/seconds(bytes:peers:)``).
@@ -19,7 +20,7 @@ public struct CostModel: Sendable {
     /// Matrix peak of the dtype, FLOP/s (the datasheet's: what MFU divides by).
     public let matrixPeak: Double
     /// The matrix rate the efficiency curves apply to: the peak times the dtype's `matrix_efficiency`.
-    let matrixRate: Double
+    public let matrixRate: Double
     /// Fixed cost of one launch: the graph launch overhead when `graphs` and the profile has one.
     public let launchSeconds: Double
     private let curves: [EfficiencyCurve]
@@ -41,24 +42,49 @@ public struct CostModel: Sendable {
         public var memorySeconds: Double
         /// Of `computeSeconds`: the matrix units' part.
         public var matrixSeconds: Double
+        /// The matrix FLOPs the units are occupied for (``CostModel/occupiedMatrixFlops(_:share:)``).
+        public var occupiedMatrixFlops: Double
         public var peakFlopsPerSecond: Double
+        /// The compute curve's efficiency at the occupied FLOPs.
         public var computeEfficiency: Double
         public var memoryEfficiency: Double
         public var bound: String
     }
 
-    /// Wave quantization of a GEMM on a profile with a GEMM tile: T = ceil(m/rows) x ceil(n/columns) x count
-    /// output tiles over U = compute units x share run in ceil(T/U) waves; the units are busy T/(waves x U)
-    /// of the time. 1 for other ops and profiles without a tile.
+    /// The matrix FLOPs a GEMM occupies the compute units for, with wave quantization on a profile with a GEMM
+    /// tile: T = ceil(m/rows) x ceil(n/columns) x count output tiles over U = compute units x share run in
+    /// ceil(T/U) waves, and a wave lasts as long as its fullest tile, 2 x min(m, rows) x min(n, columns) x k
+    /// FLOPs on one unit. So the GEMM occupies waves x U x that tile's FLOPs: its own FLOPs when the tiles fill
+    /// whole waves, more when the last wave or a partial tile leaves units idle. The count never falls when m,
+    /// n or k grow (a GEMM never gets cheaper by growing). Without a tile, or for other ops: the op's own
+    /// matrix FLOPs.
     @inline(__always)
-    func waveEfficiency(_ op: Op, share: Double) -> Double {
+    func occupiedMatrixFlops(_ op: Op, share: Double) -> Double {
         guard op.opClass == .gemm, let rows = profile.gemmTileRows, let columns = profile.gemmTileColumns,
-              case let .gemm(m, n, _, count) = op.kind else { return 1 }
+              case let .gemm(m, n, _, count) = op.kind, m > 0, n > 0, op.matrixFlops > 0 else { return op.matrixFlops }
         let units = max(1, (Double(profile.computeUnits) * share).rounded(.down))
-        let tiles = (m / Double(rows)).rounded(.up) * (n / Double(columns)).rounded(.up) * max(1, count.rounded(.up))
-        guard tiles > 0, tiles.isFinite else { return 1 }
+        // count may be an expectation (touched experts): its tiles are counted in proportion, not rounded up.
+        let batches = count > 0 ? count : 1
+        let tiles = (m / Double(rows)).rounded(.up) * (n / Double(columns)).rounded(.up) * batches
+        guard tiles.isFinite else { return op.matrixFlops }
         let waves = (tiles / units).rounded(.up)
-        return tiles / (waves * units)
+        // FLOPs per output element (2k), from the op's own count so the dtype's and the phase's factors carry.
+        let perElement = op.matrixFlops / (m * n * batches)
+        let tileFlops = perElement * min(m, Double(rows)) * min(n, Double(columns))
+        return max(op.matrixFlops, waves * units * tileFlops)
+    }
+
+    /// Attention's efficiency from its shape, beside the curve's: d / (d + attention_half_head_dim) for head dim
+    /// d and K / (K + attention_half_keys) for K keys attended per query on average; 1 for a term the profile
+    /// does not have.
+    public func attentionShapeEfficiency(queries: Double, keys: Double, headDim: Int, causal: Bool, window: Int?) -> Double {
+        var e = 1.0
+        if let half = profile.attentionHalfHeadDim, half > 0 { e *= Double(headDim) / (Double(headDim) + half) }
+        if let half = profile.attentionHalfKeys, half > 0, queries > 0 {
+            let k = OpFormulas.attendedKeys(queries: queries, keys: keys, causal: causal, window: window) / queries
+            e *= k / (k + half)
+        }
+        return e
     }
 
     @inline(__always)
@@ -92,29 +118,37 @@ public struct CostModel: Sendable {
             guard let link else {
                 // Same device: a copy through memory.
                 let t = op.bytes / profile.memoryBandwidthBytesPerSecond
-                return Breakdown(seconds: t, overheadSeconds: 0, computeSeconds: 0, memorySeconds: t, matrixSeconds: 0,
+                return Breakdown(seconds: t, overheadSeconds: 0, computeSeconds: 0, memorySeconds: t, matrixSeconds: 0, occupiedMatrixFlops: 0,
                                  peakFlopsPerSecond: 0, computeEfficiency: 0, memoryEfficiency: 1, bound: "memory")
             }
             let total = link.seconds(bytes: op.bytes, peers: pattern.peers)
             let latency = link.latencySeconds * Double(pattern.peers)
             return Breakdown(seconds: total, overheadSeconds: latency, computeSeconds: 0, memorySeconds: total - latency,
-                             matrixSeconds: 0, peakFlopsPerSecond: 0, computeEfficiency: 0, memoryEfficiency: 1, bound: "link")
+                             matrixSeconds: 0, occupiedMatrixFlops: 0, peakFlopsPerSecond: 0, computeEfficiency: 0, memoryEfficiency: 1,
+                             bound: "link")
         }
         let c = curve(op.opClass)
-        let computeEff = c.computeEfficiency(flops: op.flops)
-        let memoryEff = c.memoryEfficiency(bytes: op.bytes)
         let vectorFlops = max(0, op.flops - op.matrixFlops)
-        let matrix = op.matrixFlops > 0 ? op.matrixFlops / (matrixRate * share * computeEff * waveEfficiency(op, share: share)) : 0
-        let vector = vectorFlops > 0 ? vectorFlops / (profile.vectorFlops * share * computeEff) : 0
+        let matrixFlops = occupiedMatrixFlops(op, share: share)
+        // The curve's half size is a fixed ramp per op: paid once, not once per wave.
+        let occupied = vectorFlops + matrixFlops
+        var curveEff = c.computeEfficiency(flops: occupied)
+        if case let .attention(_, _, _, queries, keys, headDim, causal, window) = op.kind {
+            curveEff *= attentionShapeEfficiency(queries: queries, keys: keys, headDim: headDim, causal: causal, window: window)
+        }
+        let memoryEff = c.memoryEfficiency(bytes: op.bytes)
+        let matrix = matrixFlops > 0 ? matrixFlops / (matrixRate * share * curveEff) : 0
+        let vector = vectorFlops > 0 ? vectorFlops / (profile.vectorFlops * share * curveEff) : 0
         let compute = matrix + vector
         let memory = op.bytes > 0 ? op.bytes / (profile.memoryBandwidthBytesPerSecond * share * memoryEff) : 0
         let extraLanes = Double(max(0, op.laneMask.nonzeroBitCount - 1))
         let overhead = (op.flops > 0 || op.bytes > 0)
             ? launchSeconds * op.launches + profile.splitOverheadSeconds * extraLanes : 0
         // The peak an op's FLOPs meet on average (for the trace).
-        let peak = compute > 0 ? op.flops / (compute * computeEff) : (op.opClass.usesMatrixUnits ? matrixRate : profile.vectorFlops) * share
+        let peak = compute > 0 ? occupied / (compute * curveEff) : (op.opClass.usesMatrixUnits ? matrixRate : profile.vectorFlops) * share
         return Breakdown(seconds: overhead + max(compute, memory), overheadSeconds: overhead, computeSeconds: compute,
-                         memorySeconds: memory, matrixSeconds: matrix, peakFlopsPerSecond: peak, computeEfficiency: computeEff,
+                         memorySeconds: memory, matrixSeconds: matrix, occupiedMatrixFlops: matrixFlops, peakFlopsPerSecond: peak,
+                         computeEfficiency: curveEff,
                          memoryEfficiency: memoryEff, bound: compute >= memory ? "compute" : "memory")
     }
 }

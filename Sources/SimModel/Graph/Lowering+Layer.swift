@@ -380,7 +380,7 @@ extension Lowering {
             return ListSchedule(ops: b.ops, laneCount: laneCount, cost: self.cost, link: link).latency
         }
         let best = (try? Minimization.brent(lower: 0, upper: 1, guess: balanced > 0 && balanced < 1 ? balanced : nil,
-                                            absoluteTolerance: 1e-7, latency))
+                                            absoluteTolerance: 1e-5, latency))
         guard let best else { return balanced }
         // The grid and Brent work on a smooth-ish function; keep the balanced ratio when it is no worse.
         return latency(balanced) <= best.value * (1 + 1e-12) ? balanced : best.x

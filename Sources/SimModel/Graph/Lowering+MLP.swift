@@ -41,15 +41,17 @@ extension Lowering {
             // The all-to-all moves the busiest device's rows: it receives its experts' load (its padded
             // buffers with a capacity factor) of which (D-1)/D come from other devices, and sends as much back.
             let exchangedRows = (stats.capacityRows.map { $0 * expertsHere } ?? stats.expectedMaxDeviceLoad) * (devices - 1) / devices
-            var dispatchEnd: Int
-            if spec.devices > 1 {
-                dispatchEnd = b.add("mlp.dispatch_all_to_all", "mlp",
-                                    .transfer(bytes: exchangedRows * d * elementBytes, pattern: .allToAll(devices: spec.devices)),
-                                    .gatherScatter, .transfer, lanes: link, share: 1, after: [router])
-            } else {
-                dispatchEnd = b.add("mlp.dispatch", "mlp", .gatherScatter(rows: t * k, width: scenario.model.dModel), .gatherScatter, .gather,
-                                    lanes: all, share: 1, after: [router])
+            // Dispatch and combine: an all-to-all over the link under expert parallelism, a gather or scatter
+            // of the routed rows on one device.
+            func exchange(_ step: String, after: Int) -> Int {
+                spec.devices > 1
+                    ? b.add("mlp.\(step)_all_to_all", "mlp",
+                            .transfer(bytes: exchangedRows * d * elementBytes, pattern: .allToAll(devices: spec.devices)),
+                            .gatherScatter, .transfer, lanes: link, share: 1, after: [after])
+                    : b.add("mlp.\(step)", "mlp", .gatherScatter(rows: t * k, width: scenario.model.dModel), .gatherScatter, .gather,
+                            lanes: all, share: 1, after: [after])
             }
+            let dispatchEnd = exchange("dispatch", after: router)
             let usefulRows = t * k * (1 - stats.droppedFraction)
             let useful = executedRows > 0 ? min(1, usefulRows / executedRows) : 1
             var end = dispatchEnd
@@ -58,14 +60,7 @@ extension Lowering {
                                width: Double(spec.expertFFNDim), count: touched, after: [dispatchEnd], builder: &b,
                                usefulFraction: useful)
             }
-            if spec.devices > 1 {
-                end = b.add("mlp.combine_all_to_all", "mlp",
-                            .transfer(bytes: exchangedRows * d * elementBytes, pattern: .allToAll(devices: spec.devices)),
-                            .gatherScatter, .transfer, lanes: link, share: 1, after: [end])
-            } else {
-                end = b.add("mlp.combine", "mlp", .gatherScatter(rows: t * k, width: scenario.model.dModel), .gatherScatter, .gather,
-                            lanes: all, share: 1, after: [end])
-            }
+            end = exchange("combine", after: end)
             end = b.add("mlp.weighted_sum", "mlp", .elementwise(elements: t * d, flopsPerElement: 2 * k, reads: k, writes: 1),
                         .elementwise, .weightedSum, lanes: all, share: 1, after: [end])
             if spec.sharedExperts > 0 {

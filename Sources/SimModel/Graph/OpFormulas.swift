@@ -129,10 +129,11 @@ public enum OpFormulas {
         // Causal block skipping keeps (1 + BM/Q)/2 of the Q x Q square; a chunk within one block keeps all of it.
         let skip = min(2, 1 + ssdBlock / q)
         let matrix = tokens * (4 * h * p * n + 2 * q * g * n + h * q * p * skip)
-        let vector = tokens * h * (10 + n * tiles + 2 * p * n / q + 2.5 * q * skip * tiles + 7 * p)
-        let bytes = (3 * tokens * h * p + 2 * tokens * g * n + tokens * h) * b + 2 * tokens * q * g * 4
+        let vector = tokens * h * (10 + n * tiles + 2 * p * n / q + 2.5 * q * skip * tiles + 2 * p)
+        let bytes = (3 * tokens * h * p + 4 * tokens * g * n + tokens * h) * b + 6 * tokens * h * 4 + 2 * tokens * q * g * 4
+            + tokens / q * h * p * n * (8 + 2 * b)
         return Cost(flops: matrix + vector, matrixFlops: matrix, bytes: bytes, launches: 5,
-                    formula: "ssd: matrix = B*L*(4*H*P*N + 2*Q*G*N + H*Q*P*s); vector = B*L*H*(10 + N*ceil(P/64) + 2*P*N/Q + 2.5*Q*s*ceil(P/64) + 7*P), s = min(2, 1+64/Q); bytes = (3*B*L*H*P + 2*B*L*G*N + B*L*H)*b + 2*B*L*Q*G*4")
+                    formula: "ssd: matrix = B*L*(4*H*P*N + 2*Q*G*N + H*Q*P*s); vector = B*L*H*(10 + N*ceil(P/64) + 2*P*N/Q + 2.5*Q*s*ceil(P/64) + 2*P), s = min(2, 1+64/Q); bytes = (3*B*L*H*P + 4*B*L*G*N + B*L*H)*b + 6*B*L*H*4 + 2*B*L*Q*G*4 + B*L/Q*H*P*N*(8 + 2*b)")
     }
 
     /// Activation bytes the backward pass needs from this op's forward (training): its non-weight inputs,

@@ -36,8 +36,8 @@ public enum BuiltinProfiles {
         """
         efficiency:
           default: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.8, half_size_bytes: 2.0e6}
-          gemm: {peak: \(gemmPeak), half_size_flops: 9.466e7, memory: 0.9999, half_size_bytes: 85}
-          attention: {peak: 0.5415, half_size_flops: 7.135e8, memory: 0.8, half_size_bytes: 4.0e6}
+          gemm: {peak: \(gemmPeak), half_size_flops: 1.496e3, memory: 1.0, half_size_bytes: 0}
+          attention: {peak: 0.758, half_size_flops: 3.068e5, memory: 0.8, half_size_bytes: 4.0e6}
           scan: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
           conv: {peak: 0.4, half_size_flops: 5.4e7, memory: 0.7, half_size_bytes: 2.0e6}
           elementwise: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.85, half_size_bytes: 2.0e6}
@@ -45,8 +45,8 @@ public enum BuiltinProfiles {
           gather_scatter: {peak: 0.5, half_size_flops: 6.7e7, memory: 0.6, half_size_bytes: 2.0e6}
         """
     }
-    static let nvidiaEfficiency = gpuEfficiency(gemmPeak: 0.8497)
-    static let amdEfficiency = gpuEfficiency(gemmPeak: 0.5590)
+    static let nvidiaEfficiency = gpuEfficiency(gemmPeak: 0.8468)
+    static let amdEfficiency = gpuEfficiency(gemmPeak: 0.5686)
 
     static let nvidiaTileSources = """
       gemm_tile_rows: "modelling assumption: cuBLAS/CUTLASS output tiles of 128 rows (CUTLASS's default Hopper tile 128 x 256 x 64, Ampere 128 x 128 x 32), for wave quantization over the SMs"
@@ -56,7 +56,9 @@ public enum BuiltinProfiles {
     static let gpuAssumptionSources = """
       launch_overhead_s: "fitted with the efficiency curves to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02): a kernel launch plus the scheduling gap between kernels, as the published single-GPU figures see it"
       graph_launch_overhead_s: "modelling assumption: per-node cost of a CUDA graph replay, about 0.6-1 us (0.58 us per node plus 15 us per replay on an RTX 5070 Ti, github ahrefs/ocannl issue 488; 80 kernels from 260 us to 70 us with a graph, cuda.juliagpu.org usage/graphs)"
-      efficiency: "saturating efficiency curves per op class (not datasheet figures): gemm (peak, half sizes, memory) and attention (peak, half_size_flops) fitted to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02; 21 cases, held-out error in the README); the other values are assumptions"
+      efficiency: "saturating efficiency curves per op class (not datasheet figures): gemm (peak, half sizes, memory) and attention (peak, half_size_flops) fitted to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02; 23 cases, held-out error in the README); the other values are assumptions"
+      attention_half_head_dim: "fitted with the efficiency curves to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02), on H100 FlashAttention-3 figures at head dims 64, 128 and 256; an assumption on other GPUs"
+      attention_half_keys: "fitted with the efficiency curves to the fit half of scenarios/published (hybridsim published --fit, 2026-12-02), on H100 FlashAttention-3 figures from 512 to 16384 keys; an assumption on other GPUs"
     """
 
     static let h100 = """
@@ -69,10 +71,12 @@ public enum BuiltinProfiles {
     peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
     vector_flops: 67.0e12
     memory: {capacity_bytes: 85520809984, bandwidth_bytes_per_s: 3.35e12}
-    launch_overhead_s: 7.173e-6
+    launch_overhead_s: 7.375e-6
     graph_launch_overhead_s: 1.0e-6
     gemm_tile_rows: 128
     gemm_tile_columns: 256
+    attention_half_head_dim: 29.21
+    attention_half_keys: 184.8
     \(nvidiaEfficiency)
     links:
       - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6, topology: switch}
@@ -101,10 +105,12 @@ public enum BuiltinProfiles {
     peak_flops: {fp32: 67.0e12, bf16: 989.4e12, fp16: 989.4e12, fp8: 1978.9e12}
     vector_flops: 67.0e12
     memory: {capacity_bytes: 150754820096, bandwidth_bytes_per_s: 4.8e12}
-    launch_overhead_s: 7.173e-6
+    launch_overhead_s: 7.375e-6
     graph_launch_overhead_s: 1.0e-6
     gemm_tile_rows: 128
     gemm_tile_columns: 256
+    attention_half_head_dim: 29.21
+    attention_half_keys: 184.8
     \(nvidiaEfficiency)
     links:
       - {name: nvlink4, bandwidth_bytes_per_s: 450.0e9, latency_s: 2.0e-6, topology: switch}
@@ -133,10 +139,12 @@ public enum BuiltinProfiles {
     peak_flops: {fp32: 19.5e12, bf16: 312.0e12, fp16: 312.0e12}
     vector_flops: 19.5e12
     memory: {capacity_bytes: 85899345920, bandwidth_bytes_per_s: 2.039e12}
-    launch_overhead_s: 7.173e-6
+    launch_overhead_s: 7.375e-6
     graph_launch_overhead_s: 1.0e-6
     gemm_tile_rows: 128
     gemm_tile_columns: 128
+    attention_half_head_dim: 29.21
+    attention_half_keys: 184.8
     \(nvidiaEfficiency)
     links:
       - {name: nvlink3, bandwidth_bytes_per_s: 300.0e9, latency_s: 2.0e-6, topology: switch}
@@ -169,6 +177,8 @@ public enum BuiltinProfiles {
     graph_launch_overhead_s: 2.0e-6
     gemm_tile_rows: 256
     gemm_tile_columns: 256
+    attention_half_head_dim: 29.21
+    attention_half_keys: 184.8
     \(amdEfficiency)
     links:
       - {name: infinity-fabric, bandwidth_bytes_per_s: 448.0e9, latency_s: 2.0e-6, topology: fully_connected, per_peer_bandwidth_bytes_per_s: 64.0e9}
@@ -188,6 +198,8 @@ public enum BuiltinProfiles {
       gemm_tile_columns: "as gemm_tile_rows"
       graph_launch_overhead_s: "modelling assumption: HIP graph replay cost per node; 3.9 us per node measured on RDNA3 (github ROCm/rocm-systems issue 10834), none published for MI300X"
       efficiency: "the NVIDIA profiles' fitted curves (hybridsim published --fit) with the GEMM peak fitted to the MI300X cases of scenarios/published (the hipBLASLt and mamf-finder GEMMs reach 51-54% of the datasheet peak at the sustained clock)"
+      attention_half_head_dim: "the NVIDIA profiles' fitted value (H100 FlashAttention-3 figures); no MI300X attention figure was found to check it"
+      attention_half_keys: "the NVIDIA profiles' fitted value (H100 FlashAttention-3 figures); no MI300X attention figure was found to check it"
     """
 
     static let genericCPU = """

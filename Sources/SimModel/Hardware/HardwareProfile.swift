@@ -149,6 +149,14 @@ public struct HardwareProfile: Sendable, Equatable {
     /// quantization. A GEMM of T tiles on U units runs ceil(T/U) waves, the last one partly idle.
     public var gemmTileRows: Int? = nil
     public var gemmTileColumns: Int? = nil
+    /// Head dimension at which the attention kernel reaches half of its curve's efficiency: attention's compute
+    /// efficiency is multiplied by d / (d + this) for head dim d (small heads load a K/V tile for little
+    /// matrix work); nil: no head-dim term.
+    public var attentionHalfHeadDim: Double? = nil
+    /// Keys per query at which the attention kernel reaches half of its curve's efficiency: attention's compute
+    /// efficiency is multiplied by K / (K + this) for K keys attended per query on average (each query tile
+    /// pays a fixed prologue and epilogue, loading Q and writing O, amortised over the keys it visits); nil: none.
+    public var attentionHalfKeys: Double? = nil
     public var efficiency: [OpClass: EfficiencyCurve]
     public var links: [Link]
     /// Where each number comes from: key path -> citation.
