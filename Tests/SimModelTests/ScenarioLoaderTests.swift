@@ -131,6 +131,15 @@ import Testing
         #expect(e.description.contains("t.yaml:9"))
     }
 
+    @Test func mamba2GroupsMustDivideHeads() throws {
+        // d_model 256, expand 2, head_dim 32: 16 heads; 3 groups cannot share B and C evenly.
+        let block = "b: {mixer: {type: ssm, variant: mamba2, d_state: 64, head_dim: 32, groups: 3}}"
+        let e = try #require(decodeError(scenarioYAML(dModel: 256, blocks: [block], layers: "[b]")))
+        #expect(e.keyPath == "model.blocks.b.mixer.groups")
+        #expect(e.problem.contains("do not divide the 16 heads"))
+        #expect(e.allowed == "a divisor of 16")
+    }
+
     @Test(arguments: ["1.5", "-0.1"])
     func splitOutsideUnitInterval(value: String) throws {
         let block = "h: {mixer: {type: hybrid, layout: split, split: \(value), attention: {heads: 4, head_dim: 16}, ssm: {d_state: 16}}}"

@@ -110,8 +110,13 @@ public enum OpFormulas {
     ///   (ssd_chunk_scan.py, K_MAX stops at the diagonal block);
     /// - vector units: the dt cumsum (~10 per head and token), the decay scaling of B per p-tile (N·⌈P/64⌉),
     ///   state passing 2·P·N/Q, the decay mask of CB per p-tile (~5 per element: 2.5·Q·(1 + 64/Q)·⌈P/64⌉),
-    ///   and the D skip and z gate (7·P), per head and token.
-    /// - bytes: x, z, out (B·L·H·P), B and C (B·L·G·N), dt (B·L·H); CB (fp32, B·L·Q·G) written and read once.
+    ///   and the D skip (2·P), per head and token (Mamba2's default rmsnorm gates z in its own gated norm, so
+    ///   the scan gets z = None).
+    /// - bytes: x read twice (chunk state, chunk scan) and out written (3·B·L·H·P); B and C read twice each
+    ///   (4·B·L·G·N); dt read (B·L·H); dt and its cumsum written in fp32 and each read twice (6·B·L·H·4);
+    ///   CB (fp32, B·L·Q·G) written and read once; the chunk states (B·L/Q·H·P·N) written in fp32 by
+    ///   chunk_state, read in fp32 and written in the input dtype by state passing (`out_dtype=C.dtype`,
+    ///   ssd_combined.py), read again by the scan: B·L/Q·H·P·N·(8 + 2b). Q = min(chunk, L).
     ///
     /// Decode (`selective_state_update`, mamba_ssm/ops/triton/selective_state_update.py): per head
     /// state·dA + dB·x and C·state, ~5·P·N + 7·P FLOPs on vector units, the fp32 state read and written.

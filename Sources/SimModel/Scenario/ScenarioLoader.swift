@@ -243,6 +243,11 @@ public enum ScenarioLoader {
             throw (headDimNode ?? node).error("head_dim \(headDim) does not divide d_inner = expand x d_model = \(spec.dInner(dModel: dModel))",
                                               allowed: "a divisor of \(spec.dInner(dModel: dModel))")
         }
+        if variant == .mamba2, spec.heads(dModel: dModel) % groups != 0 {
+            let heads = spec.heads(dModel: dModel)
+            throw (map["groups"] ?? node).error("groups \(groups) do not divide the \(heads) heads (d_inner / head_dim): each group's B and C serve heads / groups heads",
+                                                allowed: "a divisor of \(heads)")
+        }
         return spec
     }
 
