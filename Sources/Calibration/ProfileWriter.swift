@@ -17,12 +17,10 @@ enum CalibrationHost {
 /// Writes a calibrated profile as YAML in the schema `run` reads (``ProfileYAML``, from the one table of
 /// profile keys), with its sources, provenance and the fit report.
 enum ProfileWriter {
-    static func number(_ v: Double) -> String { ProfileYAML.number(v) }
-    static func quoted(_ s: String) -> String { ProfileYAML.quoted(s) }
-
     static func yaml(_ profile: HardwareProfile, fits: [Calibrator.ClassFit], samples: [Calibrator.Sample], fmaOne: Double, fmaAll: Double,
                      bwOne: Double, bwAll: Double, overhead: Double, quick: Bool, seconds: Double, smoke: Bool = false) -> String {
         let date = ISO8601DateFormatter().string(from: Date())
+        let number = ProfileYAML.number, quoted = ProfileYAML.quoted
         var p = profile
         p.kind = .cpu
         p.devicesPerNode = 1

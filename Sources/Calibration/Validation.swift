@@ -65,9 +65,7 @@ public struct Validation {
 
     /// Median and 90th percentile (nearest rank) of the absolute values.
     public static func medianAndP90(_ values: [Double]) -> (median: Double, p90: Double) {
-        let s = values.map(abs).sorted()
-        guard !s.isEmpty else { return (0, 0) }
-        func rank(_ q: Double) -> Double { s[max(0, min(s.count - 1, Int((q * Double(s.count)).rounded(.up)) - 1))] }
-        return (rank(0.5), rank(0.9))
+        let d = Report.Distribution(values.map(abs))
+        return (d.p50, d.p90)
     }
 }

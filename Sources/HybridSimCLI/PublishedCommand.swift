@@ -11,7 +11,7 @@ struct PublishedCommand: ParsableCommand {
         abstract: "Predict published GPU measurements (scenarios/published) and print the errors, per profile and overall.",
         discussion: """
         Each case file names a published figure, its exact source, what HybridSim predicts for it (a GEMM, an attention \
-        call, or a generation: prefill and decode steps of a model) and the half it belongs to: `fit` cases are what \
+        call, Mamba-2's SSD, or a generation: prefill and decode steps of a model) and the half it belongs to: `fit` cases are what \
         the GPU profiles' modelling defaults (efficiency curves, launch overhead) are fitted on, `held_out` cases are \
         the error bar. --fit refits those defaults with GSL on the fit half and prints them and the errors they give.
         """)

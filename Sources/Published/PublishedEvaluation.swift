@@ -95,10 +95,10 @@ public enum PublishedEvaluation {
 
     /// Median and 90th percentile (nearest rank) of |errors|.
     public static func medianAndP90(_ errors: [Double]) -> (median: Double, p90: Double) {
-        let sorted = errors.map(abs).filter { $0.isFinite }.sorted()
-        guard !sorted.isEmpty else { return (.nan, .nan) }
-        func rank(_ q: Double) -> Double { sorted[max(0, min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1))] }
-        return (rank(0.5), rank(0.9))
+        let finite = errors.map(abs).filter { $0.isFinite }
+        guard !finite.isEmpty else { return (.nan, .nan) }
+        let d = Report.Distribution(finite)
+        return (d.p50, d.p90)
     }
 
     /// Loads every case file in a folder (sorted by name).
@@ -115,7 +115,7 @@ public enum PublishedEvaluation {
                 errors.append(e)
             }
         }
-        if let first = errors.first { throw errors.count == 1 ? first : first }
+        if let first = errors.first { throw first }
         return out
     }
 

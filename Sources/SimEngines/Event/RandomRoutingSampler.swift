@@ -12,7 +12,7 @@ public final class RandomRoutingSampler: RoutingSampler {
     struct DesignKey: Hashable {
         var experts: Int
         var topK: Int
-        var routing: String
+        var routing: RoutingDistribution
     }
 
     public init(seed: UInt64) throws { random = try RandomSource(seed: seed) }
@@ -31,7 +31,7 @@ public final class RandomRoutingSampler: RoutingSampler {
             let p = (try? random.dirichlet(alpha: Array(repeating: a, count: experts))) ?? RoutingStats.probabilities(.uniform, count: experts)
             design = TopKDesign(shares: p, topK: topK)
         } else {
-            let key = DesignKey(experts: experts, topK: topK, routing: String(describing: routing))
+            let key = DesignKey(experts: experts, topK: topK, routing: routing)
             if let cached = designs[key] { design = cached } else {
                 design = TopKDesign(shares: RoutingStats.probabilities(routing, count: experts), topK: topK)
                 designs[key] = design

@@ -369,13 +369,15 @@ extension Lowering {
     /// The attention share that minimises the layer's latency (one pass of the block lowered at that ratio and
     /// list-scheduled on its lanes; GSL Brent minimiser after a grid scan, `Minimization.brent`). Not the
     /// balanced ratio when both branches queue on one lane: there the latency is their sum, least where
-    /// the marginal costs (not the times) are equal.
+    /// the marginal costs (not the times) are equal. The MLP runs after the mixer on every lane whatever the
+    /// ratio, adding a constant: probes lower the mixer alone (no routing statistics, no draws).
     func solveOptimalSplit(block: BlockSpec, tokens: Tokens, balanced: Double) -> Double {
         let laneCount = lanes.lanes.count
         let link = scenario.hardware.interconnect
+        let mixer = BlockSpec(mixer: block.mixer, mlp: nil)
         let latency: (Double) -> Double = { r in
             var b = self.builder()
-            _ = self.lowerPass(block: block, tokens: tokens, after: [], builder: &b, fixedSplit: r)
+            _ = self.lowerPass(block: mixer, tokens: tokens, after: [], builder: &b, fixedSplit: r)
             b.fuse(self.scenario.execution.fuse)
             return ListSchedule(ops: b.ops, laneCount: laneCount, cost: self.cost, link: link).latency
         }

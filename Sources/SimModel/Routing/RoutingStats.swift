@@ -108,20 +108,15 @@ public struct RoutingStats: Sendable, Equatable {
     static func computeWhole(tokens t: Int, topK k: Int, experts e: Int, routing: RoutingDistribution,
                              capacityFactor: Double?, devices requestedDevices: Int) -> RoutingStats {
         let devices = max(1, requestedDevices)
-        let key = CacheKey(tokens: t, topK: k, experts: e, routing: String(describing: routing),
-                           capacity: capacityFactor ?? -1, devices: devices)
-        if let hit = cache.withLock({ $0[key] }) { return hit }
-        let stats = evaluate(tokens: t, topK: k, experts: e, routing: routing, capacityFactor: capacityFactor, devices: devices)
-        cache.withLock { c in
-            if c.count > 4096 { c.removeAll() }
-            c[key] = stats
+        let key = CacheKey(tokens: t, topK: k, experts: e, routing: routing, capacity: capacityFactor ?? -1, devices: devices)
+        return cache.value(for: key, limit: 4096) {
+            evaluate(tokens: t, topK: k, experts: e, routing: routing, capacityFactor: capacityFactor, devices: devices)
         }
-        return stats
     }
 
     struct CacheKey: Hashable {
         var tokens: Int, topK: Int, experts: Int
-        var routing: String
+        var routing: RoutingDistribution
         var capacity: Double
         var devices: Int
     }
@@ -309,23 +304,19 @@ struct ExpertShares {
     /// Exact inclusion probabilities of a fixed set of Dirichlet weight draws (GSL mt19937, fixed seed):
     /// the points of the numerical integration over the weights. Deterministic; cached.
     static func dirichletDraws(experts: Int, picks k: Int, concentration a: Double) -> [[Double]] {
-        let key = DrawKey(experts: experts, picks: k, concentration: a)
-        if let hit = drawCache.withLock({ $0[key] }) { return hit }
-        let count = max(64, min(8192, (1 << 22) / max(1, experts * max(1, k))))
-        var draws: [[Double]] = []
-        draws.reserveCapacity(count)
-        if let random = try? RandomSource(seed: 0x5EED_D1C7) {
-            let alpha = [Double](repeating: a, count: experts)
-            for _ in 0..<count {
-                guard let p = try? random.dirichlet(alpha: alpha) else { continue }
-                draws.append(k == 1 ? p : TopKDesign(shares: p, topK: k).inclusion)
+        drawCache.value(for: DrawKey(experts: experts, picks: k, concentration: a), limit: 64) {
+            let count = max(64, min(8192, (1 << 22) / max(1, experts * max(1, k))))
+            var draws: [[Double]] = []
+            draws.reserveCapacity(count)
+            if let random = try? RandomSource(seed: 0x5EED_D1C7) {
+                let alpha = [Double](repeating: a, count: experts)
+                for _ in 0..<count {
+                    guard let p = try? random.dirichlet(alpha: alpha) else { continue }
+                    draws.append(k == 1 ? p : TopKDesign(shares: p, topK: k).inclusion)
+                }
             }
+            return draws
         }
-        drawCache.withLock { cache in
-            if cache.count > 64 { cache.removeAll() }
-            cache[key] = draws
-        }
-        return draws
     }
 
     struct DrawKey: Hashable { var experts: Int; var picks: Int; var concentration: Double }
@@ -424,38 +415,27 @@ struct ExpertShares {
     /// The draws' inclusion probabilities pooled over experts (exchangeable), sorted and averaged in 1024
     /// equal-count bins: the marginal law of one expert's inclusion probability.
     static func pooledInclusions(experts: Int, picks k: Int, concentration a: Double) -> [(pi: Double, w: Double)] {
-        let key = DrawKey(experts: experts, picks: k, concentration: a)
-        if let hit = pooledCache.withLock({ $0[key] }) { return hit }
-        var pooled = dirichletDraws(experts: experts, picks: k, concentration: a).flatMap { $0 }
-        pooled.sort()
-        let bins = min(1024, pooled.count)
-        var result: [(pi: Double, w: Double)] = []
-        result.reserveCapacity(bins)
-        for b in 0..<bins {
-            let lo = b * pooled.count / bins, hi = (b + 1) * pooled.count / bins
-            if hi > lo { result.append((pooled[lo..<hi].reduce(0, +) / Double(hi - lo), Double(hi - lo) / Double(pooled.count))) }
+        pooledCache.value(for: DrawKey(experts: experts, picks: k, concentration: a), limit: 64) {
+            var pooled = dirichletDraws(experts: experts, picks: k, concentration: a).flatMap { $0 }
+            pooled.sort()
+            let bins = min(1024, pooled.count)
+            var result: [(pi: Double, w: Double)] = []
+            result.reserveCapacity(bins)
+            for b in 0..<bins {
+                let lo = b * pooled.count / bins, hi = (b + 1) * pooled.count / bins
+                if hi > lo { result.append((pooled[lo..<hi].reduce(0, +) / Double(hi - lo), Double(hi - lo) / Double(pooled.count))) }
+            }
+            return result
         }
-        pooledCache.withLock { cache in
-            if cache.count > 64 { cache.removeAll() }
-            cache[key] = result
-        }
-        return result
     }
 
     static let pooledCache = LockedDictionary<DrawKey, [(pi: Double, w: Double)]>()
 
     /// Quantile nodes of Beta(a, b) with their probability weights (``GaussLegendre/probabilityRule``), cached.
     static func betaQuantiles(a: Double, b: Double) -> [(pi: Double, w: Double)] {
-        let key = QuantileKey(a: a, b: b)
-        if let hit = quantileCache.withLock({ $0[key] }) { return hit }
-        let nodes = GaussLegendre.probabilityRule().map { node in
-            (pi: GammaBetaDistributions.betaQuantile(node.u, a: a, b: b), w: node.w)
+        quantileCache.value(for: QuantileKey(a: a, b: b), limit: 256) {
+            GaussLegendre.probabilityRule().map { node in (pi: GammaBetaDistributions.betaQuantile(node.u, a: a, b: b), w: node.w) }
         }
-        quantileCache.withLock { cache in
-            if cache.count > 256 { cache.removeAll() }
-            cache[key] = nodes
-        }
-        return nodes
     }
 
     struct QuantileKey: Hashable { var a: Double; var b: Double }
@@ -470,5 +450,17 @@ final class LockedDictionary<Key: Hashable, Value>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return body(&storage)
+    }
+
+    /// The cached value for `key`, made (outside the lock) and stored when missing; the cache is emptied
+    /// when it holds more than `limit` entries.
+    func value(for key: Key, limit: Int, _ make: () -> Value) -> Value {
+        if let hit = withLock({ $0[key] }) { return hit }
+        let made = make()
+        withLock { storage in
+            if storage.count > limit { storage.removeAll() }
+            storage[key] = made
+        }
+        return made
     }
 }

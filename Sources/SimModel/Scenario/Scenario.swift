@@ -316,7 +316,7 @@ public struct MoESpec: Sendable, Equatable {
 }
 
 /// How tokens spread over experts (or FFF leaves).
-public enum RoutingDistribution: Sendable, Equatable {
+public enum RoutingDistribution: Sendable, Hashable {
     case uniform
     /// p_i proportional to 1 / i^exponent (expert 1 the most loaded).
     case zipf(exponent: Double)
