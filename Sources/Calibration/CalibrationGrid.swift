@@ -44,9 +44,9 @@ enum CalibrationGrid {
     static func shapes(quick: Bool) -> [Shape] {
         var out: [Shape] = [Shape(name: "tiny.add", label: "tiny", kind: .elementwise(elements: 8, flopsPerElement: 1, reads: 2, writes: 1), opClass: .elementwise, role: .residual)]
         var gemms: [(Double, Double, Double)] = [(64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 512), (8, 2048, 512),
-                                                 (2048, 128, 512), (1, 1024, 1024), (128, 1024, 256)]
+                                                 (2048, 128, 512), (1, 1024, 1024), (128, 1024, 256), (1, 2048, 2048), (4, 4096, 1024)]
         if !quick { gemms += [(32, 32, 32), (128, 128, 128), (768, 768, 768), (1024, 1024, 1024), (4096, 512, 512), (16, 4096, 1024),
-                              (512, 2048, 512), (64, 4096, 64)] }
+                              (512, 2048, 512), (64, 4096, 64), (2, 1024, 4096), (16, 2048, 2048), (1, 512, 512), (8, 768, 768)] }
         for (m, n, k) in gemms {
             out.append(Shape(name: "gemm", label: "\(Int(m))x\(Int(n))x\(Int(k))", kind: .gemm(m: m, n: n, k: k, count: 1), opClass: .gemm, role: .projection))
         }

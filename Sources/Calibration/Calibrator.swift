@@ -55,6 +55,9 @@ public struct Calibrator {
         public var heldOutP90Error: Double
         public var converged: Bool
         public var reason: String
+        /// Parameters the fit could not pin down (at a bound, driven to zero, or with a standard error
+        /// larger than the value), and physically odd values, each said in one line.
+        public var warnings: [String] = []
     }
 
     public struct Result: Sendable {
@@ -196,43 +199,40 @@ public struct Calibrator {
         var outliers: Int
     }
 
-    /// Warm-up, then repetitions until the median of the last runs is stable or the budget is spent.
+    /// Times an op the way a real run does: a chain of copies of it through the real executor's dispatch
+    /// (``RealExecutor/execute(_:laneCount:workers:runner:laneCores:)``), each copy's span from its first
+    /// part's start to its last part's end. A short chain warms up and sizes the measured chain to the
+    /// shape's time budget.
     func time(_ op: Op, lanes: [Int], workers: LaneWorkers, runner: OpRunner) -> Timed {
-        func once() -> Double {
-            for (part, lane) in lanes.enumerated() {
-                workers.submit(lane: lane, op: 0, part: part) { runner.run(op, part: part, of: lanes.count, lane: lane) }
+        let executor = RealExecutor()
+        let cores = max(1, ThreadPinning.coreCount)
+        let laneCores = (0..<cores).map { [$0] }
+        func spans(_ count: Int) -> [Double] {
+            var ops: [Op] = []
+            ops.reserveCapacity(count)
+            for i in 0..<count {
+                var copy = op
+                copy.index = i
+                copy.dependencies = i == 0 ? [] : [i - 1]
+                ops.append(copy)
             }
-            var first = UInt64.max, last: UInt64 = 0, finished = 0
-            while finished < lanes.count {
-                for c in workers.waitForCompletions() {
-                    first = min(first, c.start)
-                    last = max(last, c.end)
-                    finished += 1
-                }
-            }
-            return Double(last &- first) / 1e9
+            let block = BlockGraph(blockName: "calibration", ops: ops, splitRatio: nil, routing: nil, routesExperts: false,
+                                   expectedExecutions: 1, weightBytes: 0, kvCacheBytes: 0, ssmStateBytes: 0, activationBytes: 0,
+                                   parameters: 0, denseModelFlops: 0)
+            guard let s = try? executor.execute(block, laneCount: cores, workers: workers, runner: runner, laneCores: laneCores) else { return [] }
+            return (0..<count).map { s.ends[$0] - s.starts[$0] }
         }
         // The near-empty op measures fixed costs, whose rare slow wake-ups would dominate a short
         // series: it gets many repetitions and its 25th percentile (low percentiles are the steadier
-        // statistic on this shared machine: medians of repeated timings here differ by up to 15%, minima by 3%).
+        // statistic on a shared machine).
         let fixedCost = op.name.hasPrefix("tiny")
         let budget = options.smoke ? 0.005 : (fixedCost ? 0.05 : (options.quick ? 0.05 : 0.25))
         let maxRepetitions = options.smoke ? 5 : (fixedCost ? 201 : (options.quick ? 9 : 31))
-        _ = once()
-        _ = once()
-        var times: [Double] = []
-        var spent = 0.0
-        var previousMedian = Double.nan
-        while times.count < maxRepetitions {
-            let t = once()
-            times.append(t)
-            spent += t
-            if times.count >= 5 && !fixedCost {
-                let m = Self.median(times)
-                if abs(m - previousMedian) <= 0.01 * m || spent > budget { break }
-                previousMedian = m
-            }
-        }
+        let probe = spans(3).sorted()
+        let estimate = probe.isEmpty ? budget : probe[probe.count / 2]
+        let count = min(maxRepetitions, max(5, Int(min(1e6, budget / max(estimate, 1e-7)))))
+        var times = spans(count)
+        if times.isEmpty { times = probe.isEmpty ? [0] : probe }
         let m = fixedCost ? times.sorted()[times.count / 4] : Self.median(times)
         let mad = Self.median(times.map { abs($0 - m) })
         let outliers = times.filter { mad > 0 && abs($0 - m) > 3 * 1.4826 * mad }.count
@@ -293,7 +293,25 @@ public struct Calibrator {
         guard let result = best else {
             throw CalibrationError(description: "the \(opClass.rawValue) fit could not start from any initial point")
         }
-        let p = result.parameters
+        var p = result.parameters
+        let names = ["peak", "half_size_flops", "memory", "half_size_bytes"]
+        let lower = [1e-4, 0, 1e-3, 0], upper = [1, 1e13, 50, 1e10]
+        var warnings: [String] = []
+        for i in p.indices {
+            let se = i < result.standardErrors.count ? result.standardErrors[i] : .nan
+            if (i == 1 || i == 3) && p[i] < 1 {
+                // A half size under one FLOP or byte is zero: the shapes do not resolve a ramp. Say so, store 0.
+                if p[i] != 0 { warnings.append("\(opClass.rawValue).\(names[i]) fitted to \(p[i]), not identified by these shapes: stored as 0 (no ramp)") }
+                p[i] = 0
+            } else if p[i] <= lower[i] * 1.001 || p[i] >= upper[i] * 0.999 {
+                warnings.append("\(opClass.rawValue).\(names[i]) = \(p[i]) sits at its bound [\(lower[i]), \(upper[i])]: not identified by these shapes")
+            } else if se.isFinite && se > p[i] {
+                warnings.append("\(opClass.rawValue).\(names[i]) = \(p[i]) has a standard error of \(se), larger than the value: not identified by these shapes")
+            }
+        }
+        if p[2] > 1 {
+            warnings.append("\(opClass.rawValue).memory = \(p[2]) > 1: its memory-bound shapes run from cache, faster than the all-core triad bandwidth")
+        }
         let errors = test.map {
             abs(Self.predict(flops: $0.flops, bytes: $0.bytes, share: $0.share, overheads: overheads, peak: peak, bandwidth: bandwidth, p) - $0.seconds) / $0.seconds
         }.sorted()
@@ -303,7 +321,7 @@ public struct Calibrator {
         return ClassFit(opClass: opClass, curve: EfficiencyCurve(peak: p[0], halfSizeFlops: p[1], memory: p[2], halfSizeBytes: p[3]),
                         standardErrors: result.standardErrors, rSquared: result.rSquared, points: train.count,
                         heldOutPoints: test.count, heldOutMedianError: percentile(0.5), heldOutP90Error: percentile(0.9),
-                        converged: result.converged, reason: result.reason)
+                        converged: result.converged, reason: result.reason, warnings: warnings)
     }
 
     func makeProfile(fits: [ClassFit], overhead: Double, peak: Double, bandwidth: Double, cores: Int) -> HardwareProfile {

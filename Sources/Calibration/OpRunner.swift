@@ -5,10 +5,11 @@ import SimModel
 /// Runs one op (or one lane's part of it) with the real kernels, on buffers owned by that lane.
 ///
 /// Shapes come from the op's kind, rounded up to whole rows. An op split over P lanes gives each
-/// part 1/P of its rows (GEMM: M rows, or whole groups when there are several; attention: sequences, or KV groups when there is a single sequence;
+/// part 1/P of its rows (GEMM: M rows, whole groups when there are several, or columns when M is under
+/// ``columnSplitRows``; attention: sequences, or KV groups when there is a single sequence;
 /// scan and conv: channels; elementwise: elements; routers and gathers: tokens). Elementwise ops
-/// run the kernel their role says (``OpRole``: norms → RMSNorm, SwiGLU → SiLU·up, GELU, mean, gate mix;
-/// adds, weighted sums, blends, masks and the optimizer step → an add). Mamba-2's SSD is run as a
+/// run the kernel their role says (``OpRole``, switched on exhaustively: RMSNorm, gated norm, SwiGLU,
+/// GELU, mean, gate mix, residual add, mask product, blend, k-input weighted sum, Adam step). Mamba-2's SSD is run as a
 /// selective scan over its heads x head_dim channels (the kernel set has no SSD kernel: said in the README).
 /// Inputs are read from a region filled once with small values (finite through every kernel);
 /// outputs go to a separate region, so no op feeds denormals or infinities to the next.
@@ -30,6 +31,8 @@ final class OpRunner: @unchecked Sendable {
     init(lanes: Int, inputs: Int, outputs: Int, dModel: Int) {
         self.dModel = dModel
         var arenas: [Arena] = []
+        // Room past the largest op's inputs for a norm's d_model weights (its constants sit there).
+        let inputs = max(1, inputs) + dModel
         for lane in 0..<lanes {
             let i = UnsafeMutablePointer<Float>.allocate(capacity: max(1, inputs))
             let o = UnsafeMutablePointer<Float>.allocate(capacity: max(1, outputs))
@@ -101,8 +104,9 @@ final class OpRunner: @unchecked Sendable {
             return requirement(.selectiveScan(batch: batch, length: length, dInner: heads * headDim, dState: dState, decodeState: false))
         case let .conv1d(tokens, channels, width):
             return (whole(tokens) * channels + channels * width + channels, whole(tokens) * channels + channels * width)
-        case let .elementwise(elements, _, _, _):
-            return (2 * whole(elements) + 4096, whole(elements))
+        case let .elementwise(elements, _, reads, writes):
+            // Its input arrays (at least two), then room for small constants; its output arrays.
+            return (max(2, whole(reads)) * whole(elements) + 4096, max(1, whole(writes)) * whole(elements))
         case let .router(tokens, dIn, outputs):
             return (whole(tokens) * dIn + dIn * outputs, whole(tokens) * outputs + whole(tokens) * 2)
         case let .treeDescent(tokens, dIn, levels, nodeWidth, outputWidth):
@@ -112,6 +116,24 @@ final class OpRunner: @unchecked Sendable {
             return (whole(rows) * width, whole(rows) * width)
         case let .transfer(bytes, _):
             return (whole(bytes / 4), whole(bytes / 4))
+        }
+    }
+
+    /// GEMMs with fewer rows than this split their columns over the parts (each part streams its share of the
+    /// weights once) rather than their rows (each part would stream all the weights).
+    static let columnSplitRows = 64
+
+    /// C[:, columns] = A · B[:, columns] for A m×k, B k×n and C m×n row-major: a matrix-vector product
+    /// (OpenBLAS sgemv, which streams the weights once) when m is 1, OpenBLAS sgemm otherwise.
+    static func gemm(m: Int, columns: Range<Int>, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                     c: UnsafeMutablePointer<Float>) {
+        guard m > 0, !columns.isEmpty else { return }
+        if m == 1 {
+            BLAS.sgemv(transpose: true, m: k, n: columns.count, alpha: 1, a: b + columns.lowerBound, lda: n, x: a, beta: 0,
+                       y: c + columns.lowerBound)
+        } else {
+            BLAS.sgemm(transposeA: false, transposeB: false, m: m, n: columns.count, k: k, alpha: 1, a: a, lda: k,
+                       b: b + columns.lowerBound, ldb: n, beta: 0, c: c + columns.lowerBound, ldc: n)
         }
     }
 
@@ -127,14 +149,21 @@ final class OpRunner: @unchecked Sendable {
             if groups >= parts {
                 let mine = Self.chunk(groups, part, parts)
                 for g in mine.start..<(mine.start + mine.count) {
-                    BLAS.sgemm(m: rows, n: nn, k: kk, a: input, b: weights + (g % Self.weightBlocks) * kk * nn, c: output)
+                    Self.gemm(m: rows, columns: 0..<nn, n: nn, k: kk, a: input, b: weights + (g % Self.weightBlocks) * kk * nn, c: output)
+                }
+            } else if rows < Self.columnSplitRows && nn >= parts * 64 {
+                // A skinny (decode-shaped) GEMM: each part streams its own columns of the weights once.
+                let mine = Self.chunk(nn, part, parts)
+                for g in 0..<groups {
+                    Self.gemm(m: rows, columns: mine.start..<(mine.start + mine.count), n: nn, k: kk, a: input,
+                              b: weights + (g % Self.weightBlocks) * kk * nn, c: output)
                 }
             } else {
                 let mine = Self.chunk(rows, part, parts)
                 guard mine.count > 0 else { return }
                 for g in 0..<groups {
-                    BLAS.sgemm(m: mine.count, n: nn, k: kk, a: input + mine.start * kk,
-                               b: weights + (g % Self.weightBlocks) * kk * nn, c: output + mine.start * nn)
+                    Self.gemm(m: mine.count, columns: 0..<nn, n: nn, k: kk, a: input + mine.start * kk,
+                              b: weights + (g % Self.weightBlocks) * kk * nn, c: output + mine.start * nn)
                 }
             }
 
@@ -177,16 +206,23 @@ final class OpRunner: @unchecked Sendable {
             Conv1DKernel.forward(x: input, weight: input + t * channels, bias: input + t * channels + channels * width,
                                  out: output, batch: 1, length: t, channels: mine.count, width: width, state: nil)
 
-        case let .elementwise(elements, _, _, _):
+        case let .elementwise(elements, _, reads, writes):
             let total = Self.whole(elements)
             let mine = Self.chunk(total, part, parts)
             guard mine.count > 0 else { return }
+            let inputsCount = max(2, Self.whole(reads)), outputsCount = max(1, Self.whole(writes))
             let x = input + mine.start, y = input + total + mine.start, out = output + mine.start
+            // Small fixed operands (norm weights, combine weights) sit after the op's input arrays.
+            let constants = input + inputsCount * total
             switch op.role {
-            case .rmsNorm, .gatedNorm:
-                let width = dModel
-                let rows = max(1, mine.count / max(1, width))
-                ElementwiseKernels.rmsNorm(x: x, weight: input + 2 * total, out: out, rows: rows, width: min(width, mine.count))
+            case .rmsNorm:
+                ElementwiseKernels.rmsNorm(x: x, weight: constants, out: out, rows: max(1, mine.count / max(1, dModel)),
+                                           width: min(dModel, mine.count))
+            case .gatedNorm:
+                // Mamba-2's gated norm: RMSNorm(y · silu(z)).
+                ElementwiseKernels.siluMul(gate: y, up: x, out: out, count: mine.count)
+                ElementwiseKernels.rmsNorm(x: out, weight: constants, out: out, rows: max(1, mine.count / max(1, dModel)),
+                                           width: min(dModel, mine.count))
             case .swiglu:
                 ElementwiseKernels.siluMul(gate: x, up: y, out: out, count: mine.count)
             case .gelu:
@@ -194,9 +230,25 @@ final class OpRunner: @unchecked Sendable {
             case .mean:
                 ElementwiseKernels.mean(a: x, b: y, out: out, count: mine.count)
             case .gateMix:
-                ElementwiseKernels.gateMix(logits: x, a: y, b: x, out: out, count: mine.count)
-            default:
+                ElementwiseKernels.gateMix(logits: input + min(2, inputsCount - 1) * total + mine.start, a: x, b: y, out: out, count: mine.count)
+            case .residual:
                 ElementwiseKernels.add(a: x, b: y, out: out, count: mine.count)
+            case .mask:
+                ElementwiseKernels.multiply(a: x, b: y, out: out, count: mine.count)
+            case .blend:
+                ElementwiseKernels.blend(a: x, b: y, alpha: 0.5, out: out, count: mine.count)
+            case .weightedSum:
+                // The k inputs are `total` floats apart; this part's slice of each.
+                ElementwiseKernels.weightedSum(inputs: x, k: max(1, Self.whole(reads)), weights: constants, out: out, count: mine.count)
+            case .optimizer:
+                // Parameters and the two moments are written (output arrays), the gradients read.
+                let m = outputsCount >= 3 ? out + total : out, v = outputsCount >= 3 ? out + 2 * total : out
+                ElementwiseKernels.adam(parameters: out, gradients: x, m: m, v: v, count: mine.count)
+            case .projection, .mlpUp, .mlpDown, .lmHead, .attention, .selectiveScan, .ssd, .conv1d, .router, .treeDescent, .gather,
+                 .embedding, .transfer:
+                // Not an elementwise role: the lowering never pairs these with an elementwise kind. Stream the
+                // op's arrays (a sum of its inputs) so its bytes are still moved.
+                ElementwiseKernels.weightedSum(inputs: x, k: inputsCount, weights: constants, out: out, count: mine.count)
             }
 
         case let .router(tokens, dIn, outputs):

@@ -53,7 +53,7 @@ enum ProfileWriter {
         ]
         for f in fits {
             let se = f.standardErrors.map(number)
-            fit.append("\(f.opClass.rawValue): {points: \(f.points), held_out: \(f.heldOutPoints), r_squared: \(number(f.rSquared)), held_out_median_rel_error: \(number(f.heldOutMedianError)), held_out_p90_rel_error: \(number(f.heldOutP90Error)), converged: \(f.converged), reason: \(quoted(f.reason)), standard_errors: {peak: \(se.count > 0 ? se[0] : ".nan"), half_size_flops: \(se.count > 1 ? se[1] : ".nan"), memory: \(se.count > 2 ? se[2] : ".nan"), half_size_bytes: \(se.count > 3 ? se[3] : ".nan")}}")
+            fit.append("\(f.opClass.rawValue): {points: \(f.points), held_out: \(f.heldOutPoints), r_squared: \(number(f.rSquared)), held_out_median_rel_error: \(number(f.heldOutMedianError)), held_out_p90_rel_error: \(number(f.heldOutP90Error)), converged: \(f.converged), reason: \(quoted(f.reason)), standard_errors: {peak: \(se.count > 0 ? se[0] : ".nan"), half_size_flops: \(se.count > 1 ? se[1] : ".nan"), memory: \(se.count > 2 ? se[2] : ".nan"), half_size_bytes: \(se.count > 3 ? se[3] : ".nan")}, warnings: [\(f.warnings.map(quoted).joined(separator: ", "))]}")
         }
         let outliers = samples.reduce(0) { $0 + $1.outliers }
         fit.append("samples: {shapes: \(samples.count), repetitions: \(samples.reduce(0) { $0 + $1.repetitions }), outliers_beyond_3_mad: \(outliers)}")

@@ -130,43 +130,51 @@ public final class RealExecutor {
     }
 
     func execute(_ graph: OpGraph, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> Measured {
-        let pro = try execute(graph.prologue, graph: graph, workers: workers, runner: runner, laneCores: laneCores)
-        var layers: [LayerSchedule] = []
-        layers.reserveCapacity(graph.layers.count)
-        for instance in graph.layers {
-            layers.append(try execute(graph.templates[instance.template], graph: graph, workers: workers, runner: runner, laneCores: laneCores))
+        var blocks = [graph.prologue]
+        blocks.reserveCapacity(graph.layers.count + 2)
+        for instance in graph.layers { blocks.append(graph.templates[instance.template]) }
+        blocks.append(graph.epilogue)
+        let schedules = try execute(blocks, laneCount: graph.lanes.count, workers: workers, runner: runner, laneCores: laneCores)
+        guard let pro = schedules.first, let epi = schedules.last, schedules.count >= 2 else {
+            throw RefusedError(description: "the real executor lost a block of the graph")
         }
-        let epi = try execute(graph.epilogue, graph: graph, workers: workers, runner: runner, laneCores: laneCores)
-        return Measured(prologue: pro, epilogue: epi, layers: layers)
+        return Measured(prologue: pro, epilogue: epi, layers: Array(schedules.dropFirst().dropLast()))
     }
 
     /// Runs one block's ops for real; returns its measured schedule (times relative to its first dispatch).
-    func execute(_ block: BlockGraph, graph: OpGraph, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> LayerSchedule {
-        try execute(block, laneCount: graph.lanes.count, workers: workers, runner: runner, laneCores: laneCores)
+    func execute(_ block: BlockGraph, laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> LayerSchedule {
+        guard let schedule = try execute([block], laneCount: laneCount, workers: workers, runner: runner, laneCores: laneCores).first else {
+            throw RefusedError(description: "the real executor lost block \(block.blockName)")
+        }
+        return schedule
     }
 
-    func execute(_ block: BlockGraph, laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> LayerSchedule {
-        let n = block.ops.count
+    /// Runs blocks one after another for real, in one pass of the workers: the worker that finishes a
+    /// block's last op starts the next block on the spot (no coordinator wakes between blocks or ops).
+    /// Returns each block's measured schedule, its times relative to that block's first dispatch.
+    func execute(_ blocks: [BlockGraph], laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> [LayerSchedule] {
+        var schedules: [LayerSchedule] = []
+        schedules.reserveCapacity(blocks.count)
+        var current = 0
+        // The running block's state (reset by `begin`).
+        var block = blocks.first
+        var n = 0
         var busy = [Double](repeating: 0, count: laneCount)
-        var starts = [Double](repeating: .infinity, count: n), ends = [Double](repeating: 0, count: n)
-        guard n > 0 else {
-            return LayerSchedule(block: block, laneCount: laneCount, latency: 0, busy: busy, starts: [], ends: [])
-        }
-        var opLanes: [[Int]] = block.ops.map { op in (0..<laneCount).filter { op.laneMask & (UInt64(1) << UInt64($0)) != 0 } }
-        for i in 0..<n where opLanes[i].isEmpty { opLanes[i] = [0] }
-        var remaining = block.ops.map { op in op.dependencies.filter { $0 < op.index }.count }
-        var children = [[Int]](repeating: [], count: n)
-        for op in block.ops { for d in op.dependencies where d < op.index { children[d].append(op.index) } }
+        var starts: [Double] = [], ends: [Double] = []
+        var opLanes: [[Int]] = []
+        var remaining: [Int] = []
+        var children: [[Int]] = []
         var queues = [[Int]](repeating: [], count: laneCount)
         var laneBusy = [Bool](repeating: false, count: laneCount)
-        var partsLeft = [Int](repeating: 0, count: n)
+        var partsLeft: [Int] = []
         var finished = 0
-        let origin = Timing.now()
+        var origin: UInt64 = 0
 
         // Everything below runs with the workers' lock held: from this thread to start, then from
         // whichever worker finishes a part (it dispatches what that makes ready, on the spot).
         func enqueue(_ op: Int) { for lane in opLanes[op] { queues[lane].append(op) } }
         func dispatch(_ lane: Int) {
+            guard let block else { return }
             while !laneBusy[lane], let op = queues[lane].first {
                 for other in opLanes[op] where laneBusy[other] || queues[other].first != op { return }
                 // The op runs split over every core its lanes own.
@@ -186,6 +194,35 @@ public final class RealExecutor {
                 }
             }
         }
+        /// Starts block `current` (and records empty blocks at once).
+        func begin() {
+            while current < blocks.count {
+                let b = blocks[current]
+                block = b
+                n = b.ops.count
+                busy = [Double](repeating: 0, count: laneCount)
+                guard n > 0 else {
+                    schedules.append(LayerSchedule(block: b, laneCount: laneCount, latency: 0, busy: busy, starts: [], ends: []))
+                    current += 1
+                    continue
+                }
+                starts = [Double](repeating: .infinity, count: n)
+                ends = [Double](repeating: 0, count: n)
+                opLanes = b.ops.map { op in (0..<laneCount).filter { op.laneMask & (UInt64(1) << UInt64($0)) != 0 } }
+                for i in 0..<n where opLanes[i].isEmpty { opLanes[i] = [0] }
+                remaining = b.ops.map { op in op.dependencies.filter { $0 < op.index }.count }
+                children = [[Int]](repeating: [], count: n)
+                for op in b.ops { for d in op.dependencies where d < op.index { children[d].append(op.index) } }
+                for l in 0..<laneCount { queues[l].removeAll(keepingCapacity: true); laneBusy[l] = false }
+                partsLeft = [Int](repeating: 0, count: n)
+                finished = 0
+                origin = Timing.now()
+                for op in 0..<n where remaining[op] == 0 { enqueue(op) }
+                for lane in 0..<laneCount { dispatch(lane) }
+                return
+            }
+            block = nil
+        }
         func completed(_ c: LaneWorkers.Completion) {
             let start = Double(c.start &- min(c.start, origin)) / 1e9, end = Double(c.end &- min(c.end, origin)) / 1e9
             starts[c.op] = min(starts[c.op], start)
@@ -198,17 +235,20 @@ public final class RealExecutor {
                 busy[lane] += ends[c.op] - starts[c.op]
                 laneBusy[lane] = false
             }
+            if finished >= n, let b = block {
+                // Relative to the block's start: its first dispatch (`origin`).
+                schedules.append(LayerSchedule(block: b, laneCount: laneCount, latency: ends.max() ?? 0, busy: busy, starts: starts, ends: ends))
+                current += 1
+                begin()
+                return
+            }
             for child in children[c.op] {
                 remaining[child] -= 1
                 if remaining[child] == 0 { enqueue(child) }
             }
             for lane in 0..<laneCount { dispatch(lane) }
         }
-        workers.run(handler: completed, start: {
-            for op in 0..<n where remaining[op] == 0 { enqueue(op) }
-            for lane in 0..<laneCount { dispatch(lane) }
-        }, until: { finished >= n })
-        // Relative to the layer's start: its first dispatch (`origin`).
-        return LayerSchedule(block: block, laneCount: laneCount, latency: ends.max() ?? 0, busy: busy, starts: starts, ends: ends)
+        workers.run(handler: completed, start: begin, until: { current >= blocks.count })
+        return schedules
     }
 }

@@ -69,10 +69,13 @@ struct CalibrateCommand: ParsableCommand {
         print("op class        points  R^2      held-out median / p90 error   peak eff  half-size FLOPs  mem eff  half-size bytes")
         var warnings: [String] = []
         for f in result.fits {
-            print(String(format: "%-15@ %4d    %.4f   %6.1f %% / %6.1f %%            %.3f     %-15@  %.3f    %@",
-                         f.opClass.rawValue, f.points, f.rSquared, f.heldOutMedianError * 100, f.heldOutP90Error * 100,
-                         f.curve.peak, TableFormat.si(f.curve.halfSizeFlops, ""), f.curve.memory, TableFormat.si(f.curve.halfSizeBytes, "")))
+            func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
+            print(pad(f.opClass.rawValue, 15) + String(format: " %4d    %.4f   %6.1f %% / %6.1f %%            %.3f     ", f.points, f.rSquared,
+                                                       f.heldOutMedianError * 100, f.heldOutP90Error * 100, f.curve.peak)
+                  + pad(TableFormat.si(f.curve.halfSizeFlops, ""), 15) + String(format: "  %.3f    ", f.curve.memory)
+                  + TableFormat.si(f.curve.halfSizeBytes, ""))
             if !f.converged { warnings.append("the \(f.opClass.rawValue) fit did not converge (\(f.reason)); the profile keeps a fallback curve for it") }
+            warnings += f.warnings
         }
         for w in warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
         do {

@@ -87,6 +87,84 @@ public enum ElementwiseKernels {
         }
     }
 
+    /// out = a · b (a mask applied to activations). Bytes: 12·count.
+    public static func multiply(
+        a: UnsafePointer<Float>, b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        binary(a, b, out, count: count, Product.self)
+    }
+
+    /// out = alpha·a + (1 - alpha)·b (the FFF master leaf's blend with the routed leaf). Bytes: 12·count.
+    public static func blend(
+        a: UnsafePointer<Float>, b: UnsafePointer<Float>, alpha: Float, out: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        guard count > 0 else { return }
+        let weight = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= count {
+            let second = load8(b + i)
+            store8(second.addingProduct(weight, load8(a + i) - second), out + i)
+            i += 8
+        }
+        while i < count {
+            out[i] = b[i] + alpha * (a[i] - b[i])
+            i += 1
+        }
+    }
+
+    /// out = Σ_j weights[j] · inputs[j] over the k inputs (the MoE combine of a token's k expert outputs,
+    /// each input `count` floats apart from the previous). Bytes: 4·(k + 1)·count.
+    public static func weightedSum(
+        inputs: UnsafePointer<Float>, k: Int, weights: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        guard count > 0 else { return }
+        guard k > 0 else { out.update(repeating: 0, count: count); return }
+        var i = 0
+        while i + 8 <= count {
+            var acc = load8(inputs + i) * SIMD8<Float>(repeating: weights[0])
+            for j in 1..<max(1, k) { acc.addProduct(SIMD8<Float>(repeating: weights[j]), load8(inputs + j * count + i)) }
+            store8(acc, out + i)
+            i += 8
+        }
+        while i < count {
+            var acc: Float = 0
+            for j in 0..<k { acc += weights[j] * inputs[j * count + i] }
+            out[i] = acc
+            i += 1
+        }
+    }
+
+    /// One Adam step (Kingma and Ba 2015, Algorithm 1), in place: m = β1·m + (1-β1)·g,
+    /// v = β2·v + (1-β2)·g², p -= lr·m / (sqrt(v) + ε) (bias corrections folded into `lr`).
+    /// Bytes: 28·count (p, g, m, v read; p, m, v written). FLOPs: about 12·count.
+    public static func adam(
+        parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, count: Int, learningRate: Float = 1e-4, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8
+    ) {
+        guard count > 0 else { return }
+        let b1 = SIMD8<Float>(repeating: beta1), c1 = SIMD8<Float>(repeating: 1 - beta1)
+        let b2 = SIMD8<Float>(repeating: beta2), c2 = SIMD8<Float>(repeating: 1 - beta2)
+        let lr = SIMD8<Float>(repeating: learningRate), eps = SIMD8<Float>(repeating: epsilon)
+        var i = 0
+        while i + 8 <= count {
+            let g = load8(gradients + i)
+            let mNew = b1 * load8(m + i) + c1 * g
+            let vNew = b2 * load8(v + i) + c2 * g * g
+            store8(mNew, m + i)
+            store8(vNew, v + i)
+            store8(load8(parameters + i) - lr * mNew / (vNew.squareRoot() + eps), parameters + i)
+            i += 8
+        }
+        while i < count {
+            let g = gradients[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            parameters[i] -= learningRate * m[i] / (v[i].squareRoot() + epsilon)
+            i += 1
+        }
+    }
+
     /// STREAM triad c = a + scalar·b (McCalpin, STREAM benchmark). Bytes: 12·count (STREAM's
     /// convention; the write-allocate read of c is not counted).
     public static func triad(
@@ -174,6 +252,10 @@ private enum SiluMultiply: BinaryOperation {
 
 private enum Sum: BinaryOperation {
     @_transparent static func apply(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
+}
+
+private enum Product: BinaryOperation {
+    @_transparent static func apply(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a * b }
 }
 
 private enum Average: BinaryOperation {

@@ -55,8 +55,106 @@ struct OpRunnerTests {
     }
 }
 
+@Suite("OpRunner: what each op runs")
+struct OpRunnerKernelTests {
+    static func op(_ kind: OpKind, _ opClass: OpClass, _ role: OpRole) -> Op {
+        Op.standalone(name: "t", kind: kind, opClass: opClass, role: role, elementBytes: 4, share: 1, laneMask: 1)
+    }
+
+    @Test("a skinny GEMM split over parts by columns gives the product the whole GEMM gives (m = 1: sgemv; m = 4: sgemm)")
+    func skinnyGEMMColumnSplit() {
+        for m in [1, 4] {
+            let kind = OpKind.gemm(m: Double(m), n: 300, k: 70, count: 1)
+            let need = OpRunner.requirement(kind)
+            let runner = OpRunner(lanes: 1, inputs: need.inputs, outputs: need.outputs, dModel: 16)
+            let a = runner.arenas[0]
+            runner.run(Self.op(kind, .gemm, .projection), part: 0, of: 1, lane: 0)
+            let whole = Array(UnsafeBufferPointer(start: a.outputs, count: m * 300))
+            a.outputs.update(repeating: 0, count: m * 300)
+            for part in 0..<3 { runner.run(Self.op(kind, .gemm, .projection), part: part, of: 3, lane: 0) }
+            let split = Array(UnsafeBufferPointer(start: a.outputs, count: m * 300))
+            // The reference: the same product in Double.
+            for row in 0..<m {
+                for column in [0, 99, 100, 299] {
+                    var sum = 0.0
+                    for i in 0..<70 { sum += Double(a.inputs[row * 70 + i]) * Double(a.inputs[m * 70 + i * 300 + column]) }
+                    #expect(abs(Double(whole[row * 300 + column]) - sum) <= 1e-5)
+                }
+            }
+            #expect(zip(whole, split).allSatisfy { abs($0 - $1) <= 1e-6 }, "m = \(m): the column parts compose the whole product")
+        }
+    }
+
+    @Test("each elementwise role runs its own kernel on the op's arrays (no role falls back to an add)")
+    func elementwiseRoles() {
+        let n = 40
+        let kind = OpKind.elementwise(elements: Double(n), flopsPerElement: 1, reads: 3, writes: 3)
+        let need = OpRunner.requirement(kind)
+        #expect(need.inputs >= 3 * n && need.outputs >= 3 * n, "room for every array the op reads and writes")
+        let runner = OpRunner(lanes: 1, inputs: need.inputs, outputs: need.outputs, dModel: 8)
+        let a = runner.arenas[0]
+        func result(_ role: OpRole) -> [Float] {
+            a.outputs.update(repeating: 0, count: a.outputCount)
+            runner.run(Self.op(kind, .elementwise, role), part: 0, of: 1, lane: 0)
+            return Array(UnsafeBufferPointer(start: a.outputs, count: n))
+        }
+        let x = (0..<n).map { Double(a.inputs[$0]) }, y = (0..<n).map { Double(a.inputs[n + $0]) }
+        let add = result(.residual), mask = result(.mask), mean = result(.mean), blend = result(.blend)
+        for i in 0..<n {
+            #expect(abs(Double(add[i]) - (x[i] + y[i])) <= 1e-6)
+            #expect(abs(Double(mask[i]) - x[i] * y[i]) <= 1e-6)
+            #expect(abs(Double(mean[i]) - (x[i] + y[i]) / 2) <= 1e-6)
+            #expect(abs(Double(blend[i]) - (0.5 * x[i] + 0.5 * y[i])) <= 1e-6)
+        }
+        // The weighted sum reads all three inputs; the optimizer updates parameters in place.
+        let sum = result(.weightedSum)
+        let w = (0..<3).map { Double(a.inputs[3 * n + $0]) }
+        for i in [0, 17, 39] {
+            let expected = (0..<3).map { w[$0] * Double(a.inputs[$0 * n + i]) }.reduce(0, +)
+            #expect(abs(Double(sum[i]) - expected) <= 1e-6)
+        }
+        let adam = result(.optimizer)
+        #expect(adam.contains { $0 != 0 }, "the Adam step moved the parameters")
+        #expect(result(.rmsNorm) != result(.gatedNorm), "the gated norm gates before it normalises")
+    }
+}
+
 @Suite("RealExecutor")
 struct RealExecutorTests {
+    @Test("the worker pool parks when idle and wakes for new work; many blocks run in one pass")
+    func poolParksAndWakes() throws {
+        let workers = LaneWorkers(lanes: 2, cores: [0, 1])
+        defer { workers.shutdown() }
+        let runner = OpRunner(lanes: 2, inputs: 64, outputs: 64, dModel: 8)
+        let executor = RealExecutor()
+        // After an idle spell longer than the spin, the workers have parked: work must still reach them.
+        Thread.sleep(forTimeInterval: Double(LaneWorkers.spinNanoseconds) * 3e-9)
+        let one = try executor.chainSecondsPerOp(count: 50, cores: [0, 1], workers: workers, runner: runner)
+        #expect(one > 0)
+        var ops: [Op] = []
+        for i in 0..<4 {
+            var op = Op.standalone(name: "t", kind: .elementwise(elements: 8, flopsPerElement: 1, reads: 2, writes: 1),
+                                   opClass: .elementwise, role: .residual, elementBytes: 4, share: 1, laneMask: i % 2 == 0 ? 1 : 2)
+            op.index = i
+            op.dependencies = i < 2 ? [] : [i - 2, i - 1]
+            ops.append(op)
+        }
+        let block = BlockGraph(blockName: "b", ops: ops, splitRatio: nil, routing: nil, routesExperts: false, expectedExecutions: 1,
+                               weightBytes: 0, kvCacheBytes: 0, ssmStateBytes: 0, activationBytes: 0, parameters: 0, denseModelFlops: 0)
+        let empty = BlockGraph(blockName: "e", ops: [], splitRatio: nil, routing: nil, routesExperts: false, expectedExecutions: 1,
+                               weightBytes: 0, kvCacheBytes: 0, ssmStateBytes: 0, activationBytes: 0, parameters: 0, denseModelFlops: 0)
+        let schedules = try executor.execute([empty, block, block, empty, block], laneCount: 2, workers: workers, runner: runner,
+                                             laneCores: [[0], [1]])
+        #expect(schedules.count == 5)
+        #expect(schedules[0].latency == 0 && schedules[3].latency == 0)
+        for s in [schedules[1], schedules[2], schedules[4]] {
+            #expect(s.latency > 0)
+            // Dependencies held: op 2 and 3 start after both 0 and 1 end.
+            #expect(s.starts[2] >= max(s.ends[0], s.ends[1]) && s.starts[3] >= max(s.ends[0], s.ends[1]))
+        }
+    }
+
+
     @Test("lanes own cores: one lane gets every core, two lanes on two cores one each")
     func laneCores() throws {
         let one = try ScenarioLoader.decode(text: tinyCPUScenario.replacingOccurrences(of: "placement: separate_lanes", with: "placement: same_lane"))

@@ -26,6 +26,34 @@ import Testing
         expectClose(out, expected, tolerance: 1e-6, "rmsNorm")
     }
 
+    @Test func multiplyBlendAndWeightedSumMatchTheirDefinitions() {
+        let a = Self.inputs(11), b = Self.inputs(12)
+        var out = [Float](repeating: 0, count: Self.count)
+        ElementwiseKernels.multiply(a: a, b: b, out: &out, count: Self.count)
+        expectClose(out, (0..<Self.count).map { Double(a[$0]) * Double(b[$0]) }, tolerance: 1e-6, "multiply")
+        ElementwiseKernels.blend(a: a, b: b, alpha: 0.3, out: &out, count: Self.count)
+        expectClose(out, (0..<Self.count).map { 0.3 * Double(a[$0]) + 0.7 * Double(b[$0]) }, tolerance: 1e-5, "blend")
+        // Three inputs `count` apart, as the MoE combine lays a token's expert outputs out.
+        let stacked = Self.inputs(13) + Self.inputs(14) + Self.inputs(15), weights: [Float] = [0.5, -0.25, 2]
+        ElementwiseKernels.weightedSum(inputs: stacked, k: 3, weights: weights, out: &out, count: Self.count)
+        let expected = (0..<Self.count).map { i in (0..<3).map { Double(weights[$0]) * Double(stacked[$0 * Self.count + i]) }.reduce(0, +) }
+        expectClose(out, expected, tolerance: 1e-5, "weightedSum")
+    }
+
+    @Test func adamStepMatchesAlgorithm1() {
+        var p = Self.inputs(21), m = Self.inputs(22, -1, 1), v = Self.inputs(23, 0, 1)
+        let g = Self.inputs(24)
+        let (p0, m0, v0) = (p, m, v)
+        ElementwiseKernels.adam(parameters: &p, gradients: g, m: &m, v: &v, count: Self.count, learningRate: 0.01)
+        for i in 0..<Self.count {
+            let mi = 0.9 * Double(m0[i]) + 0.1 * Double(g[i]), vi = 0.999 * Double(v0[i]) + 0.001 * Double(g[i]) * Double(g[i])
+            let pi = Double(p0[i]) - 0.01 * mi / (vi.squareRoot() + 1e-8)
+            #expect(abs(Double(m[i]) - mi) <= 1e-5 * max(1, abs(mi)))
+            #expect(abs(Double(v[i]) - vi) <= 1e-5 * max(1, abs(vi)))
+            #expect(abs(Double(p[i]) - pi) <= 1e-4 * max(1, abs(pi)))
+        }
+    }
+
     @Test func siluMulMatchesDefinition() {
         let gate = Self.inputs(2), up = Self.inputs(3)
         var out = [Float](repeating: 0, count: Self.count)
