@@ -4,7 +4,8 @@
 //
 // Usage: KernelBenchmark [--pin CORE] [--quick] [--huge-pages] [--only SECTION ...]
 // --huge-pages: allocate the benchmark's buffers with Workspace.allocate(hugePages: true).
-// Sections: gemm, attention (decode: its decode cases only), scan, conv, elementwise, routing.
+// Sections: gemm, attention, decode (cold decode GEMMs, the SSM decode step and the decode attention cases), scan, conv,
+// elementwise, routing.
 // The machine limits are always measured.
 
 import Kernels
@@ -103,6 +104,42 @@ for n in [256, 512, 1024, 2048] where wants("gemm") {
         BLAS.sgemm(m: n, n: n, k: n, a: a.pointer, b: b.pointer, c: c.pointer)
     }
     computeLine("sgemm \(n)^3", flops: flops, seconds: seconds)
+}
+
+// MARK: Decode-shaped GEMMs and the SSM decode step, cold (weights and states rotate through copies larger
+// than any cache, as a model's layers do): against the one-core triad.
+
+if wants("decode") { print("\n-- decode, cold (weights: 16 copies, 256 MiB; states: 32 copies, 64 MiB; more than the cache), one core; bytes = weights or state streamed") }
+if wants("decode") {
+    let n = 2048, k = 2048, copies = 16
+    let weights = Buffer(copies * n * k, scale: 0.01, seed: 13), x = Buffer(16 * k), y = Buffer(16 * n)
+    for m in [1, 4, 16] {
+        var copy = 0
+        let seconds = bestSeconds(repetitions: quick ? 8 : 32) {
+            let w = weights.pointer + (copy % copies) * n * k
+            copy += 1
+            if m == 1 {
+                BLAS.sgemv(transpose: true, m: k, n: n, alpha: 1, a: w, lda: n, x: x.pointer, beta: 0, y: y.pointer)
+            } else {
+                BLAS.sgemm(m: m, n: n, k: k, a: x.pointer, b: w, c: y.pointer)
+            }
+        }
+        memoryLine("\(m == 1 ? "sgemv" : "sgemm") \(m)x\(n)x\(k) (weights)", bytes: Double(n * k * 4), seconds: seconds)
+    }
+    let batch = 16, dInner = 2048, dState = 16, stateCopies = 32
+    let states = Buffer(stateCopies * batch * dInner * dState, scale: 0.1, seed: 17)
+    let u = Buffer(batch * dInner), delta = Buffer(batch * dInner, scale: 0.1), aMatrix = Buffer(dInner * dState, scale: 1)
+    let bc = Buffer(2 * batch * dState), out = Buffer(batch * dInner)
+    for i in 0..<(dInner * dState) { aMatrix.pointer[i] = -abs(aMatrix.pointer[i]) - 0.05 }
+    for i in 0..<(batch * dInner) { delta.pointer[i] = abs(delta.pointer[i]) + 0.001 }
+    var copy = 0
+    let seconds = bestSeconds(repetitions: quick ? 8 : 32) {
+        let state = states.pointer + (copy % stateCopies) * batch * dInner * dState
+        copy += 1
+        SelectiveScanKernel.decodeStep(u: u.pointer, delta: delta.pointer, a: aMatrix.pointer, b: bc.pointer, c: bc.pointer + batch * dState,
+                                       d: nil, z: nil, y: out.pointer, batch: batch, dInner: dInner, dState: dState, state: state)
+    }
+    memoryLine("SSM decode step B\(batch) D\(dInner) N\(dState) (state r+w)", bytes: Double(2 * batch * dInner * dState * 4), seconds: seconds)
 }
 
 // MARK: Attention

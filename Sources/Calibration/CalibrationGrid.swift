@@ -54,6 +54,13 @@ enum CalibrationGrid {
                                                                               (1024, 1024, true, nil), (1, 512, true, nil), (1, 2048, true, nil)]
         if !quick { attention += [(128, 128, true, nil), (768, 768, true, nil), (2048, 2048, true, nil), (256, 256, false, nil),
                                   (1024, 1024, true, 256), (1, 8192, true, nil)] }
+        // Grouped GEMMs of a few rows each (MoE experts in decode), every group its own weights.
+        var grouped: [(Double, Double, Double, Double)] = [(2, 1024, 512, 8)]
+        if !quick { grouped += [(4, 2048, 768, 4), (1, 512, 1024, 16)] }
+        for (m, n, k, count) in grouped {
+            out.append(Shape(name: "gemm", label: "\(Int(m))x\(Int(n))x\(Int(k))x\(Int(count))", kind: .gemm(m: m, n: n, k: k, count: count),
+                             opClass: .gemm, role: .mlpUp))
+        }
         for a in attention {
             out.append(Shape(name: "attention.sdpa", label: "q\(Int(a.q))k\(Int(a.k))\(a.causal ? "" : "-full")\(a.window.map { "-w\($0)" } ?? "")",
                              kind: .attention(batch: 1, heads: 8, kvHeads: 2, queries: a.q, keys: a.k, headDim: 64, causal: a.causal, window: a.window),
@@ -63,6 +70,22 @@ enum CalibrationGrid {
                                                                    (512, 512, 64, false), (1, 1024, 16, true), (128, 1024, 32, false)]
         if !quick { scans += [(128, 256, 16, false), (1024, 256, 64, false), (256, 2048, 16, false), (2048, 512, 16, false),
                               (1024, 1024, 128, false), (1, 2048, 64, true)] }
+        // Decode attention over a batch of KV caches.
+        var batchedDecode: [(b: Double, k: Double)] = [(8, 1024)]
+        if !quick { batchedDecode += [(16, 512), (2, 4096)] }
+        for d in batchedDecode {
+            out.append(Shape(name: "attention.sdpa", label: "b\(Int(d.b))q1k\(Int(d.k))",
+                             kind: .attention(batch: d.b, heads: 8, kvHeads: 2, queries: 1, keys: d.k, headDim: 64, causal: true, window: nil),
+                             opClass: .attention, role: .attention))
+        }
+        // Decode steps of a batch of sequences.
+        var batchedScans: [(b: Double, d: Int, n: Int)] = [(8, 1024, 16)]
+        if !quick { batchedScans += [(32, 512, 16), (4, 2048, 64)] }
+        for b in batchedScans {
+            out.append(Shape(name: "ssm.selective_scan", label: "B\(Int(b.b))L1D\(b.d)N\(b.n)",
+                             kind: .selectiveScan(batch: b.b, length: 1, dInner: b.d, dState: b.n, decodeState: true), opClass: .scan,
+                             role: .selectiveScan))
+        }
         for s in scans {
             out.append(Shape(name: "ssm.selective_scan", label: "L\(Int(s.l))D\(s.d)N\(s.n)",
                              kind: .selectiveScan(batch: 1, length: s.l, dInner: s.d, dState: s.n, decodeState: s.decode), opClass: .scan,

@@ -41,6 +41,13 @@ public struct Calibrator {
         public var repetitions: Int
         public var outliers: Int
         public var heldOut: Bool
+        /// Of `bytes`: the op's persistent data (``Op/persistentBytes``).
+        /// A GEMM's rows per group (0 for other ops): what ``CostModel/gemmRowsEfficiency(rows:halfRows:)`` reads.
+        public var rows: Double = 0
+        public var persistentBytes: Double = 0
+        /// Whether the persistent data was the same for every timed copy (hot in the cache) or each copy's
+        /// own, rotating through a pool larger than the cache (cold).
+        public var persistentHot: Bool = false
     }
 
     public struct ClassFit: Sendable {
@@ -58,19 +65,23 @@ public struct Calibrator {
         /// Parameters the fit could not pin down (at a bound, driven to zero, or with a standard error
         /// larger than the value), and physically odd values, each said in one line.
         public var warnings: [String] = []
+        /// GEMM only: the fitted `gemm_half_rows` and its standard error.
+        public var gemmHalfRows: Double? = nil
+        public var gemmHalfRowsError: Double? = nil
+        /// GEMM only: whether sequential phases (compute + memory) fitted better than overlapped ones.
+        public var gemmSequentialPhases: Bool = false
     }
 
     public struct Result: Sendable {
         /// Every timed shape with the fitted model's prediction, as CSV.
         public var samplesCSV: String {
-            var lines = ["op_class,shape,flops,bytes,share,measured_s,predicted_s,relative_error,repetitions,outliers,held_out"]
+            var lines = ["op_class,shape,flops,bytes,persistent_bytes,persistent_hot,share,measured_s,predicted_s,relative_error,repetitions,outliers,held_out"]
             for s in samples {
                 let curve = profile.efficiency[s.opClass] ?? profile.curve(s.opClass)
-                let overheads = isolatedOverheads
-                let predicted = Calibrator.predict(flops: s.flops, bytes: s.bytes, share: s.share, overheads: overheads,
-                                                   peak: fmaPeakAllCores, bandwidth: bandwidthAllCores,
-                                                   [curve.peak, curve.halfSizeFlops, curve.memory, curve.halfSizeBytes])
-                lines.append("\(s.opClass.rawValue),\(s.shape),\(s.flops),\(s.bytes),\(s.share),\(s.seconds),\(predicted),\((predicted - s.seconds) / s.seconds),\(s.repetitions),\(s.outliers),\(s.heldOut)")
+                let predicted = Calibrator.predict(s, overheads: isolatedOverheads, peak: fmaPeakAllCores, bandwidth: bandwidthAllCores,
+                                                   cache: cache, sequentialPhases: profile.gemmSequentialPhases, [curve.peak, curve.halfSizeFlops, curve.memory, curve.halfSizeBytes]
+                                                       + (s.opClass == .gemm ? profile.gemmHalfRows.map { [$0] } ?? [] : []))
+                lines.append("\(s.opClass.rawValue),\(s.shape),\(s.flops),\(s.bytes),\(s.persistentBytes),\(s.persistentHot),\(s.share),\(s.seconds),\(predicted),\((predicted - s.seconds) / s.seconds),\(s.repetitions),\(s.outliers),\(s.heldOut)")
             }
             return lines.joined(separator: "\n") + "\n"
         }
@@ -86,6 +97,14 @@ public struct Calibrator {
         public var seconds: Double
         /// The fixed costs of an op timed alone (what the samples and the fit used).
         var isolatedOverheads: Overheads
+        /// The last-level cache and its measured bandwidth (nil when the size could not be read).
+        public var cache: Cache?
+    }
+
+    /// The last-level cache: its size (from the OS) and the bandwidth of data resident in it (measured).
+    public struct Cache: Sendable {
+        public var bytes: Double
+        public var bandwidth: Double
     }
 
     public struct CalibrationError: Error, CustomStringConvertible {
@@ -114,6 +133,15 @@ public struct Calibrator {
         let bwOne = measureOnLanes(workers, lanes: [0]) { Microbenchmarks.triadBytesPerSecond(megabytes: triadMB, seconds: microSeconds) }.reduce(0, +)
         let bwAll = measureOnLanes(workers, lanes: Array(0..<cores)) { Microbenchmarks.triadBytesPerSecond(megabytes: triadMB / cores, seconds: microSeconds) }.reduce(0, +)
         guard fmaAll > 0, bwAll > 0 else { throw CalibrationError(description: "the FMA or bandwidth microbenchmark measured nothing") }
+        // The last-level cache's bandwidth: the same triad on every core with its three arrays in a quarter of the cache.
+        var cache: Cache? = nil
+        if let llc = CalibrationHost.lastLevelCacheBytes {
+            let perArrayMiB = max(1, Int(llc / Double(12 * cores) / Double(1 << 20)))
+            let cacheBandwidth = measureOnLanes(workers, lanes: Array(0..<cores)) {
+                Microbenchmarks.triadBytesPerSecond(megabytes: perArrayMiB, seconds: microSeconds)
+            }.reduce(0, +)
+            if cacheBandwidth > 0 { cache = Cache(bytes: llc, bandwidth: cacheBandwidth) }
+        }
 
         // 2. The grid.
         let grid = CalibrationGrid.shapes(quick: options.quick, smoke: options.smoke)
@@ -121,7 +149,11 @@ public struct Calibrator {
             let r = OpRunner.requirement(shape.kind)
             return (max(acc.inputs, r.inputs), max(acc.outputs, r.outputs))
         }
-        let runner = OpRunner(lanes: cores, inputs: needed.inputs, outputs: needed.outputs, dModel: CalibrationGrid.dModel)
+        // The pool cold copies rotate through: four times the cache, and two of the largest op's data.
+        let largestPersistent = grid.map { OpRunner.persistentFloats($0.kind) }.max() ?? 0
+        let poolFloats = max(2 * largestPersistent, options.smoke ? 1 << 20 : Int((cache?.bytes ?? 32e6) / 4 * 4))
+        let runner = OpRunner(lanes: cores, inputs: needed.inputs, outputs: needed.outputs, dModel: CalibrationGrid.dModel,
+                              persistent: poolFloats)
         var samples: [Sample] = []
         let shares = cores > 1 ? [1.0 / Double(cores), 1.0] : [1.0]
         let total = grid.count * shares.count
@@ -133,10 +165,14 @@ public struct Calibrator {
                 for l in lanes { mask |= UInt64(1) << UInt64(l) }
                 let op = Op.standalone(name: shape.name, kind: shape.kind, opClass: shape.opClass, role: shape.role, elementBytes: 4, share: share,
                                        laneMask: mask)
-                let timing = time(op, lanes: lanes, workers: workers, runner: runner)
-                samples.append(Sample(opClass: shape.opClass, shape: shape.label, flops: op.flops, bytes: op.bytes, share: share,
-                                      seconds: timing.median, repetitions: timing.repetitions, outliers: timing.outliers,
-                                      heldOut: index % 4 == 3))
+                // Ops with persistent data: timed cold (each copy its own data) and hot (all copies the same data).
+                for hot in OpRunner.persistentFloats(shape.kind) > 0 ? [false, true] : [false] {
+                    let timing = time(op, lanes: lanes, workers: workers, runner: runner, persistentHot: hot)
+                    samples.append(Sample(opClass: shape.opClass, shape: shape.label, flops: op.flops, bytes: op.bytes, share: share,
+                                          seconds: timing.median, repetitions: timing.repetitions, outliers: timing.outliers,
+                                          heldOut: index % 4 == 3, rows: Self.rows(shape.kind), persistentBytes: op.persistentBytes,
+                                          persistentHot: hot))
+                }
                 done += 1
                 progress(done, total, "\(shape.opClass.rawValue) \(shape.label)")
             }
@@ -162,16 +198,21 @@ public struct Calibrator {
         for opClass in OpClass.allCases {
             let mine = samples.filter { $0.opClass == opClass && !$0.shape.hasPrefix("tiny") }
             guard !mine.isEmpty else { continue }
-            fits.append(try fit(opClass, mine, overheads: overheads, peak: fmaAll, bandwidth: bwAll))
+            fits.append(try fit(opClass, mine, overheads: overheads, peak: fmaAll, bandwidth: bwAll, cache: cache))
         }
         var profile = makeProfile(fits: fits, overhead: runOverhead, peak: fmaAll, bandwidth: bwAll, cores: cores)
         profile.splitOverheadSeconds = runSplitOverhead
+        let gemmFit = fits.first { $0.opClass == .gemm && $0.converged }
+        profile.gemmHalfRows = gemmFit?.gemmHalfRows
+        profile.gemmSequentialPhases = gemmFit?.gemmSequentialPhases ?? false
+        profile.cacheBytes = cache?.bytes
+        profile.cacheBandwidthBytesPerSecond = cache?.bandwidth
         let seconds = Timing.seconds(since: began)
         let yaml = ProfileWriter.yaml(profile, fits: fits, samples: samples, fmaOne: fmaOne, fmaAll: fmaAll, bwOne: bwOne, bwAll: bwAll,
                                       overhead: overhead, quick: options.quick, seconds: seconds, smoke: options.smoke)
         return Result(profile: profile, yaml: yaml, fits: fits, samples: samples, fmaPeakOneCore: fmaOne, fmaPeakAllCores: fmaAll,
                       bandwidthOneCore: bwOne, bandwidthAllCores: bwAll, overheadSeconds: runOverhead, seconds: seconds,
-                      isolatedOverheads: overheads)
+                      isolatedOverheads: overheads, cache: cache)
     }
 
     /// Runs `body` once on each lane at the same time; returns each lane's result.
@@ -203,10 +244,12 @@ public struct Calibrator {
     /// (``RealExecutor/execute(_:laneCount:workers:runner:laneCores:)``), each copy's span from its first
     /// part's start to its last part's end. A short chain warms up and sizes the measured chain to the
     /// shape's time budget.
-    func time(_ op: Op, lanes: [Int], workers: LaneWorkers, runner: OpRunner) -> Timed {
+    func time(_ op: Op, lanes: [Int], workers: LaneWorkers, runner: OpRunner, persistentHot: Bool = false) -> Timed {
         let executor = RealExecutor()
         let cores = max(1, ThreadPinning.coreCount)
         let laneCores = (0..<cores).map { [$0] }
+        // Cold: the copies' persistent data rotate through the pool (larger than the cache); hot: all share one region.
+        var cursor = 0
         func spans(_ count: Int) -> [Double] {
             var ops: [Op] = []
             ops.reserveCapacity(count)
@@ -216,10 +259,15 @@ public struct Calibrator {
                 copy.dependencies = i == 0 ? [] : [i - 1]
                 ops.append(copy)
             }
+            if persistentHot { cursor = 0 }
+            let offsets: [Int?] = persistentHot
+                ? ops.map { OpRunner.persistentFloats($0.kind) > 0 ? 0 : nil }
+                : OpRunner.persistentOffsets(ops.map(\.kind), poolCount: runner.poolCount, cursor: &cursor)
             let block = BlockGraph(blockName: "calibration", ops: ops, splitRatio: nil, routing: nil, routesExperts: false,
                                    expectedExecutions: 1, weightBytes: 0, kvCacheBytes: 0, ssmStateBytes: 0, activationBytes: 0,
                                    parameters: 0, denseModelFlops: 0)
-            guard let s = try? executor.execute(block, laneCount: cores, workers: workers, runner: runner, laneCores: laneCores) else { return [] }
+            guard let s = try? executor.execute(block, laneCount: cores, workers: workers, runner: runner, laneCores: laneCores,
+                                                persistentOffsets: offsets) else { return [] }
             return (0..<count).map { s.ends[$0] - s.starts[$0] }
         }
         // The near-empty op measures fixed costs, whose rare slow wake-ups would dominate a short
@@ -253,38 +301,76 @@ public struct Calibrator {
         func seconds(share: Double) -> Double { launch + (share >= 1 && cores > 1 ? split * Double(cores - 1) : 0) }
     }
 
-    /// The cost model's prediction for one op with given curve parameters [e, h, m, hb].
+    /// The cost model's prediction for one op with given curve parameters [e, h, m, hb]: the memory term is
+    /// ``CostModel/memorySeconds(bytes:persistentBytes:persistentResident:share:efficiency:bandwidth:cacheBytes:cacheBandwidth:)``
+    /// with the half-size bytes added, its persistent bytes hot when the sample's were.
+    /// With a fifth parameter (GEMMs), the compute efficiency is also times
+    /// ``CostModel/gemmRowsEfficiency(rows:halfRows:)`` of the sample's rows.
     static func predict(flops: Double, bytes: Double, share: Double, overheads: Overheads, peak: Double, bandwidth: Double,
-                        _ p: [Double]) -> Double {
-        let compute = flops > 0 ? (flops + p[1]) / (peak * share * p[0]) : 0
-        let memory = bytes > 0 ? (bytes + p[3]) / (bandwidth * share * p[2]) : 0
-        return overheads.seconds(share: share) + max(compute, memory)
+                        persistentBytes: Double = 0, persistentHot: Bool = false, cache: Cache? = nil, rows: Double = 0,
+                        sequentialPhases: Bool = false, _ p: [Double]) -> Double {
+        let rowsEfficiency = p.count > 4 ? CostModel.gemmRowsEfficiency(rows: rows, halfRows: p[4]) : 1
+        let compute = flops > 0 ? (flops + p[1]) / (peak * share * p[0] * rowsEfficiency) : 0
+        let memory = bytes > 0
+            ? CostModel.memorySeconds(bytes: bytes, persistentBytes: persistentBytes, persistentResident: persistentHot, share: share,
+                                      efficiency: p[2], bandwidth: bandwidth, cacheBytes: cache?.bytes, cacheBandwidth: cache?.bandwidth)
+                + p[3] / (bandwidth * share * p[2])
+            : 0
+        let sequential = sequentialPhases && rows.rounded(.up) > 1
+        return overheads.seconds(share: share) + (sequential ? compute + memory : max(compute, memory))
     }
 
-    func fit(_ opClass: OpClass, _ samples: [Sample], overheads: Overheads, peak: Double, bandwidth: Double) throws -> ClassFit {
+    static func predict(_ s: Sample, overheads: Overheads, peak: Double, bandwidth: Double, cache: Cache?, sequentialPhases: Bool = false,
+                        _ p: [Double]) -> Double {
+        predict(flops: s.flops, bytes: s.bytes, share: s.share, overheads: overheads, peak: peak, bandwidth: bandwidth,
+                persistentBytes: s.persistentBytes, persistentHot: s.persistentHot, cache: cache, rows: s.rows,
+                sequentialPhases: sequentialPhases, p)
+    }
+
+    /// A GEMM kind's rows per group; 0 for other kinds.
+    static func rows(_ kind: OpKind) -> Double {
+        if case let .gemm(m, _, _, _) = kind { return m }
+        return 0
+    }
+
+    func fit(_ opClass: OpClass, _ samples: [Sample], overheads: Overheads, peak: Double, bandwidth: Double, cache: Cache? = nil) throws -> ClassFit {
         let train = samples.filter { !$0.heldOut }
         let test = samples.filter(\.heldOut)
         guard train.count >= (options.smoke ? 4 : 5) else {
             throw CalibrationError(description: "only \(train.count) shapes of \(opClass.rawValue) to fit 4 parameters")
         }
-        // x = [flops, bytes, share]; parameters [e, h, m, hb]; weights 1/t^2 (relative errors).
-        let x = train.map { [$0.flops, $0.bytes, $0.share] }
+        // x = [flops, bytes, share, persistent bytes, hot]; parameters [e, h, m, hb]; weights 1/t^2 (relative errors).
+        let x = train.map { [$0.flops, $0.bytes, $0.share, $0.persistentBytes, $0.persistentHot ? 1 : 0, $0.rows] }
+        // GEMMs fit a fifth parameter, gemm_half_rows, when some of their shapes have 2 to 63 rows.
+        let fitsRows = opClass == .gemm && train.contains { $0.rows >= 2 && $0.rows < 64 }
         let y = train.map(\.seconds)
         let weights = y.map { 1 / ($0 * $0) }
         // The max() has a kink, so start from several points (compute- or memory-bound, small or large
         // half-sizes) and keep the best converged fit.
+        // GEMMs with such shapes also try both ways of combining a tiled GEMM's compute and memory times
+        // (overlapped, or sequential: operands packed, then computed); the better training fit is kept
+        // (same parameter count: the held-out shapes play no part in the choice).
         var best: NonlinearLeastSquares.Result? = nil
-        for e in [0.2, 0.7] {
-            for m in [0.5, 3.0] {
-                for h in [1e4, 1e7] {
-                    for hb in [1e3, 1e6] {
-                        guard let r = try? NonlinearLeastSquares.fit(
-                            x: x, y: y, weights: weights, initial: [e, h, m, hb],
-                            lowerBounds: [1e-4, 0, 1e-3, 0], upperBounds: [1, 1e13, 50, 1e10], maxIterations: 300,
-                            model: { x, p in Self.predict(flops: x[0], bytes: x[1], share: x[2], overheads: overheads, peak: peak, bandwidth: bandwidth, p) }
-                        ) else { continue }
-                        if best == nil || (r.converged && !(best?.converged ?? false)) || (r.converged == best?.converged && r.chiSquared < (best?.chiSquared ?? .infinity)) {
-                            best = r
+        var bestSequential = false
+        for sequential in fitsRows ? [false, true] : [false] {
+            for e in [0.2, 0.7] {
+                for m in [0.5, 3.0] {
+                    for h in [1e4, 1e7] {
+                        for hb in [1e3, 1e6] {
+                            guard let r = try? NonlinearLeastSquares.fit(
+                                x: x, y: y, weights: weights, initial: [e, h, m, hb] + (fitsRows ? [8] : []),
+                                lowerBounds: [1e-4, 0, 1e-3, 0] + (fitsRows ? [1e-3] : []), upperBounds: [1, 1e13, 50, 1e10] + (fitsRows ? [1e4] : []),
+                                maxIterations: 300,
+                                model: { x, p in
+                                    Self.predict(flops: x[0], bytes: x[1], share: x[2], overheads: overheads, peak: peak, bandwidth: bandwidth,
+                                                 persistentBytes: x[3], persistentHot: x[4] > 0, cache: cache, rows: x[5],
+                                                 sequentialPhases: sequential, p)
+                                }
+                            ) else { continue }
+                            if best == nil || (r.converged && !(best?.converged ?? false)) || (r.converged == best?.converged && r.chiSquared < (best?.chiSquared ?? .infinity)) {
+                                best = r
+                                bestSequential = sequential
+                            }
                         }
                     }
                 }
@@ -294,8 +380,8 @@ public struct Calibrator {
             throw CalibrationError(description: "the \(opClass.rawValue) fit could not start from any initial point")
         }
         var p = result.parameters
-        let names = ["peak", "half_size_flops", "memory", "half_size_bytes"]
-        let lower = [1e-4, 0, 1e-3, 0], upper = [1, 1e13, 50, 1e10]
+        let names = ["peak", "half_size_flops", "memory", "half_size_bytes", "gemm_half_rows"]
+        let lower = [1e-4, 0, 1e-3, 0, 1e-3], upper = [1, 1e13, 50, 1e10, 1e4]
         var warnings: [String] = []
         for i in p.indices {
             let se = i < result.standardErrors.count ? result.standardErrors[i] : .nan
@@ -313,7 +399,8 @@ public struct Calibrator {
             warnings.append("\(opClass.rawValue).memory = \(p[2]) > 1: its memory-bound shapes run from cache, faster than the all-core triad bandwidth")
         }
         let errors = test.map {
-            abs(Self.predict(flops: $0.flops, bytes: $0.bytes, share: $0.share, overheads: overheads, peak: peak, bandwidth: bandwidth, p) - $0.seconds) / $0.seconds
+            abs(Self.predict($0, overheads: overheads, peak: peak, bandwidth: bandwidth, cache: cache, sequentialPhases: bestSequential, p)
+                - $0.seconds) / $0.seconds
         }.sorted()
         func percentile(_ q: Double) -> Double {
             errors.isEmpty ? .nan : errors[min(errors.count - 1, Int((q * Double(errors.count)).rounded(.up)) - 1)]
@@ -321,7 +408,10 @@ public struct Calibrator {
         return ClassFit(opClass: opClass, curve: EfficiencyCurve(peak: p[0], halfSizeFlops: p[1], memory: p[2], halfSizeBytes: p[3]),
                         standardErrors: result.standardErrors, rSquared: result.rSquared, points: train.count,
                         heldOutPoints: test.count, heldOutMedianError: percentile(0.5), heldOutP90Error: percentile(0.9),
-                        converged: result.converged, reason: result.reason, warnings: warnings)
+                        converged: result.converged, reason: result.reason, warnings: warnings,
+                        gemmHalfRows: p.count > 4 ? p[4] : nil,
+                        gemmHalfRowsError: p.count > 4 && result.standardErrors.count > 4 ? result.standardErrors[4] : nil,
+                        gemmSequentialPhases: bestSequential)
     }
 
     func makeProfile(fits: [ClassFit], overhead: Double, peak: Double, bandwidth: Double, cores: Int) -> HardwareProfile {

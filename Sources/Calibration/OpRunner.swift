@@ -13,6 +13,12 @@ import SimModel
 /// selective scan over its heads x head_dim channels (the kernel set has no SSD kernel: said in the README).
 /// Inputs are read from a region filled once with small values (finite through every kernel);
 /// outputs go to a separate region, so no op feeds denormals or infinities to the next.
+///
+/// Persistent data (weights of GEMMs, the cached keys and values of decode attention, the SSM decode state:
+/// ``persistentFloats(_:)``) lives in a pool shared by the lanes when the caller gives an op an offset in it:
+/// the real executor gives every op of every layer its own region, as a model's layers have their own
+/// weights and caches, so a model larger than the cache streams them from memory and a small one finds them
+/// in the cache (``SimModel/CostModel``'s hot and cold bytes); without an offset they come from the lane's arena.
 final class OpRunner: @unchecked Sendable {
     struct Arena {
         var inputs: UnsafeMutablePointer<Float>
@@ -25,11 +31,18 @@ final class OpRunner: @unchecked Sendable {
 
     let arenas: [Arena]
     let dModel: Int
+    /// The persistent pool (see the type's documentation).
+    let pool: UnsafeMutablePointer<Float>
+    let poolCount: Int
     /// Distinct weight blocks cycled through by grouped GEMMs (experts, FFF leaves).
     static let weightBlocks = 8
 
-    init(lanes: Int, inputs: Int, outputs: Int, dModel: Int) {
+    init(lanes: Int, inputs: Int, outputs: Int, dModel: Int, persistent: Int = 0) {
         self.dModel = dModel
+        poolCount = max(1, persistent)
+        pool = UnsafeMutablePointer<Float>.allocate(capacity: poolCount)
+        // Every page touched before anything is timed; a small constant keeps every kernel finite.
+        pool.initialize(repeating: 0.01, count: poolCount)
         var arenas: [Arena] = []
         // Room past the largest op's inputs for a norm's d_model weights (its constants sit there).
         let inputs = max(1, inputs) + dModel
@@ -53,6 +66,7 @@ final class OpRunner: @unchecked Sendable {
     }
 
     deinit {
+        pool.deallocate()
         for a in arenas {
             a.inputs.deallocate()
             a.outputs.deallocate()
@@ -60,9 +74,39 @@ final class OpRunner: @unchecked Sendable {
         }
     }
 
-    func fits(_ needed: (inputs: Int, outputs: Int)) -> Bool {
+    func fits(_ needed: (inputs: Int, outputs: Int), persistent: Int = 0) -> Bool {
         guard let a = arenas.first else { return false }
-        return needed.inputs <= a.inputCount && needed.outputs <= a.outputCount
+        return needed.inputs <= a.inputCount && needed.outputs <= a.outputCount && persistent <= poolCount
+    }
+
+    /// Floats of persistent data an op reads in the pool (``OpFormulas/persistentBytes(of:elementBytes:)``'s
+    /// data): a GEMM's weights (every group its own), decode attention's keys and values, a decode step's state.
+    static func persistentFloats(_ kind: OpKind) -> Int {
+        switch kind {
+        case let .gemm(m, n, k, count):
+            guard m > 0 else { return 0 }
+            return max(1, whole(count)) * whole(k) * whole(n)
+        case let .attention(batch, _, kvHeads, queries, keys, headDim, _, _):
+            return queries < keys ? 2 * whole(batch) * whole(keys) * kvHeads * headDim : 0
+        case let .selectiveScan(batch, _, dInner, dState, decodeState):
+            return decodeState ? whole(batch) * dInner * dState : 0
+        case let .ssd(batch, _, heads, headDim, dState, _, _, decodeState):
+            return decodeState ? whole(batch) * heads * headDim * dState : 0
+        case .conv1d, .elementwise, .router, .treeDescent, .gatherScatter, .transfer:
+            return 0
+        }
+    }
+
+    /// Offsets in a pool of `poolCount` floats for a sequence of ops, each its own region, wrapping to the
+    /// start when the pool is full; nil for ops without persistent data.
+    static func persistentOffsets(_ kinds: [OpKind], poolCount: Int, cursor: inout Int) -> [Int?] {
+        kinds.map { kind in
+            let f = persistentFloats(kind)
+            guard f > 0, f <= poolCount else { return nil }
+            if cursor + f > poolCount { cursor = 0 }
+            defer { cursor += f }
+            return cursor
+        }
     }
 
     static func whole(_ x: Double) -> Int { max(0, Int(x.rounded(.up))) }
@@ -138,32 +182,36 @@ final class OpRunner: @unchecked Sendable {
     }
 
     /// Runs part `part` of `parts` of `op` on lane `lane`'s buffers.
-    func run(_ op: Op, part: Int, of parts: Int, lane: Int) {
+    func run(_ op: Op, part: Int, of parts: Int, lane: Int, persistentOffset: Int? = nil) {
         let a = arenas[lane]
+        let persistent = persistentOffset.map { pool + $0 }
         let input = a.inputs, output = a.outputs
         switch op.kind {
         case let .gemm(m, n, k, count):
             let groups = Self.whole(count), rows = Self.whole(m), nn = Self.whole(n), kk = Self.whole(k)
             guard groups > 0, rows > 0, nn > 0, kk > 0 else { return }
-            let weights = input + rows * kk
+            // Each group's weights: its own block in the pool, or one of the arena's cycled blocks.
+            let arenaWeights = input + rows * kk
+            func weights(_ g: Int) -> UnsafeMutablePointer<Float> {
+                persistent.map { $0 + g * kk * nn } ?? arenaWeights + (g % Self.weightBlocks) * kk * nn
+            }
             if groups >= parts {
                 let mine = Self.chunk(groups, part, parts)
                 for g in mine.start..<(mine.start + mine.count) {
-                    Self.gemm(m: rows, columns: 0..<nn, n: nn, k: kk, a: input, b: weights + (g % Self.weightBlocks) * kk * nn, c: output)
+                    Self.gemm(m: rows, columns: 0..<nn, n: nn, k: kk, a: input, b: weights(g), c: output)
                 }
             } else if rows < Self.columnSplitRows && nn >= parts * 64 {
                 // A skinny (decode-shaped) GEMM: each part streams its own columns of the weights once.
                 let mine = Self.chunk(nn, part, parts)
                 for g in 0..<groups {
-                    Self.gemm(m: rows, columns: mine.start..<(mine.start + mine.count), n: nn, k: kk, a: input,
-                              b: weights + (g % Self.weightBlocks) * kk * nn, c: output)
+                    Self.gemm(m: rows, columns: mine.start..<(mine.start + mine.count), n: nn, k: kk, a: input, b: weights(g), c: output)
                 }
             } else {
                 let mine = Self.chunk(rows, part, parts)
                 guard mine.count > 0 else { return }
                 for g in 0..<groups {
-                    Self.gemm(m: mine.count, columns: 0..<nn, n: nn, k: kk, a: input + mine.start * kk,
-                              b: weights + (g % Self.weightBlocks) * kk * nn, c: output + mine.start * nn)
+                    Self.gemm(m: mine.count, columns: 0..<nn, n: nn, k: kk, a: input + mine.start * kk, b: weights(g),
+                              c: output + mine.start * nn)
                 }
             }
 
@@ -171,21 +219,25 @@ final class OpRunner: @unchecked Sendable {
             let b = Self.whole(batch), q = Self.whole(queries), k = Self.whole(keys)
             guard b > 0, q > 0, k > 0 else { return }
             let group = heads / max(1, kvHeads)
-            let kOffset = b * q * heads * headDim, vOffset = kOffset + b * k * kvHeads * headDim
+            // Keys and values: the decode cache in the pool when given, else after the queries in the arena.
+            let kvBase = persistent ?? input + b * q * heads * headDim
+            let keysBase = kvBase, valuesBase = kvBase + b * k * kvHeads * headDim
             let scratch = output + b * q * heads * headDim
             if b < parts && kvHeads >= parts {
                 // Fewer sequences than parts: each part takes a share of the KV groups (same work, separate buffers).
                 let mine = Self.chunk(kvHeads, part, parts)
                 guard mine.count > 0 else { return }
-                AttentionKernel.forward(q: input, k: input + kOffset, v: input + vOffset, out: output, batch: b,
+                // Each part's groups in their own region of Q, K, V and O (as [b, ·, its heads, d]).
+                let qPart = mine.start * b * q * group * headDim, kvPart = mine.start * b * k * headDim
+                AttentionKernel.forward(q: input + qPart, k: keysBase + kvPart, v: valuesBase + kvPart, out: output + qPart, batch: b,
                                         heads: mine.count * group, kvHeads: mine.count, queries: q, keys: k, headDim: headDim,
                                         causal: causal, window: window, scratch: scratch)
             } else {
                 // Otherwise each part takes a share of the sequences.
                 let seqs = Self.chunk(b, part, parts)
                 guard seqs.count > 0 else { return }
-                AttentionKernel.forward(q: input + seqs.start * q * heads * headDim, k: input + kOffset + seqs.start * k * kvHeads * headDim,
-                                        v: input + vOffset + seqs.start * k * kvHeads * headDim,
+                AttentionKernel.forward(q: input + seqs.start * q * heads * headDim, k: keysBase + seqs.start * k * kvHeads * headDim,
+                                        v: valuesBase + seqs.start * k * kvHeads * headDim,
                                         out: output + seqs.start * q * heads * headDim, batch: seqs.count, heads: heads,
                                         kvHeads: kvHeads, queries: q, keys: k, headDim: headDim, causal: causal, window: window,
                                         scratch: scratch)
@@ -193,10 +245,10 @@ final class OpRunner: @unchecked Sendable {
 
         case let .selectiveScan(batch, length, dInner, dState, decodeState):
             runScan(batch: Self.whole(batch), length: Self.whole(length), dInner: dInner, dState: dState, decode: decodeState,
-                    part: part, parts: parts, arena: a)
+                    part: part, parts: parts, arena: a, persistent: persistent)
         case let .ssd(batch, length, heads, headDim, dState, _, _, decodeState):
             runScan(batch: Self.whole(batch), length: Self.whole(length), dInner: heads * headDim, dState: dState, decode: decodeState,
-                    part: part, parts: parts, arena: a)
+                    part: part, parts: parts, arena: a, persistent: persistent)
 
         case let .conv1d(tokens, channels, width):
             let t = Self.whole(tokens)
@@ -294,7 +346,8 @@ final class OpRunner: @unchecked Sendable {
         }
     }
 
-    func runScan(batch: Int, length: Int, dInner: Int, dState: Int, decode: Bool, part: Int, parts: Int, arena a: Arena) {
+    func runScan(batch: Int, length: Int, dInner: Int, dState: Int, decode: Bool, part: Int, parts: Int, arena a: Arena,
+                 persistent: UnsafeMutablePointer<Float>? = nil) {
         let mine = Self.chunk(dInner, part, parts)
         guard batch > 0, length > 0, mine.count > 0 else { return }
         let d = mine.count
@@ -303,7 +356,8 @@ final class OpRunner: @unchecked Sendable {
         // Layout per part: u, delta, z [bl, d]; A [d, N]; B, C [bl, N]; D [d]; state [batch, d, N].
         let u = input, delta = input + bl * d, z = input + 2 * bl * d
         let aMatrix = input + 3 * bl * d, b = aMatrix + d * dState, c = b + bl * dState, dSkip = c + bl * dState
-        let state = output + bl * d
+        // A decode step's state: this part's channels of the op's [batch, dInner, N] region in the pool when given.
+        let state = decode ? (persistent.map { $0 + batch * mine.start * dState } ?? output + bl * d) : output + bl * d
         if !decode { state.update(repeating: 0, count: batch * d * dState) }
         SelectiveScanKernel.forward(u: u, delta: delta, a: aMatrix, b: b, c: c, d: dSkip, z: z, y: output, batch: batch,
                                     length: length, dInner: d, dState: dState, state: state)

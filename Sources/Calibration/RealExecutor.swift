@@ -68,8 +68,11 @@ public final class RealExecutor {
             guard Double(needed.inputs + needed.outputs) * 4 <= options.maximumBytesPerLane else {
                 throw RefusedError(description: "\(scenario.file): its largest op needs \(String(format: "%.2f", Double(needed.inputs + needed.outputs) * 4 / 1e9)) GB of buffers per lane, more than the \(String(format: "%.1f", options.maximumBytesPerLane / 1e9)) GB `measure` allows; make the workload smaller")
             }
-            if runner == nil || runner?.fits(needed) == false {
-                runner = OpRunner(lanes: cores, inputs: needed.inputs, outputs: needed.outputs, dModel: s.model.dModel)
+            // Every op of every layer gets its own persistent data (weights, caches, states), up to half the
+            // buffer limit; beyond it the regions wrap (the data is streamed from memory either way).
+            let persistent = Self.persistentFloats(graph, limit: Int(options.maximumBytesPerLane / 8))
+            if runner == nil || runner?.fits(needed, persistent: persistent) == false {
+                runner = OpRunner(lanes: cores, inputs: needed.inputs, outputs: needed.outputs, dModel: s.model.dModel, persistent: persistent)
             }
             guard let workers, let runner else { break }
             let laneCores = Self.laneCores(graph, cores: cores)
@@ -95,6 +98,23 @@ public final class RealExecutor {
         var epilogue: LayerSchedule
         var layers: [LayerSchedule]
         var latency: Double { layers.reduce(prologue.latency + epilogue.latency) { $0 + $1.latency } }
+    }
+
+    /// Floats of persistent data the graph's ops read, every layer its own (at most `limit`, at least the
+    /// largest op's).
+    static func persistentFloats(_ graph: OpGraph, limit: Int) -> Int {
+        var total = 0, largest = 0
+        func add(_ block: BlockGraph) {
+            for op in block.ops {
+                let f = OpRunner.persistentFloats(op.kind)
+                total = min(Int.max / 2, total + f)
+                largest = max(largest, f)
+            }
+        }
+        add(graph.prologue)
+        for instance in graph.layers { add(graph.templates[instance.template]) }
+        add(graph.epilogue)
+        return max(largest, min(total, limit))
     }
 
     /// Seconds per op of a chain of `count` near-empty ops on one lane owning `cores`: what an op
@@ -134,7 +154,10 @@ public final class RealExecutor {
         blocks.reserveCapacity(graph.layers.count + 2)
         for instance in graph.layers { blocks.append(graph.templates[instance.template]) }
         blocks.append(graph.epilogue)
-        let schedules = try execute(blocks, laneCount: graph.lanes.count, workers: workers, runner: runner, laneCores: laneCores)
+        var cursor = 0
+        let offsets = blocks.map { OpRunner.persistentOffsets($0.ops.map(\.kind), poolCount: runner.poolCount, cursor: &cursor) }
+        let schedules = try execute(blocks, laneCount: graph.lanes.count, workers: workers, runner: runner, laneCores: laneCores,
+                                    persistentOffsets: offsets)
         guard let pro = schedules.first, let epi = schedules.last, schedules.count >= 2 else {
             throw RefusedError(description: "the real executor lost a block of the graph")
         }
@@ -142,8 +165,10 @@ public final class RealExecutor {
     }
 
     /// Runs one block's ops for real; returns its measured schedule (times relative to its first dispatch).
-    func execute(_ block: BlockGraph, laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> LayerSchedule {
-        guard let schedule = try execute([block], laneCount: laneCount, workers: workers, runner: runner, laneCores: laneCores).first else {
+    func execute(_ block: BlockGraph, laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]],
+                 persistentOffsets: [Int?]? = nil) throws -> LayerSchedule {
+        guard let schedule = try execute([block], laneCount: laneCount, workers: workers, runner: runner, laneCores: laneCores,
+                                         persistentOffsets: persistentOffsets.map { [$0] }).first else {
             throw RefusedError(description: "the real executor lost block \(block.blockName)")
         }
         return schedule
@@ -152,7 +177,9 @@ public final class RealExecutor {
     /// Runs blocks one after another for real, in one pass of the workers: the worker that finishes a
     /// block's last op starts the next block on the spot (no coordinator wakes between blocks or ops).
     /// Returns each block's measured schedule, its times relative to that block's first dispatch.
-    func execute(_ blocks: [BlockGraph], laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> [LayerSchedule] {
+    /// `persistentOffsets[b][i]`: where op i of block b finds its persistent data in the runner's pool (nil: the arena).
+    func execute(_ blocks: [BlockGraph], laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]],
+                 persistentOffsets: [[Int?]]? = nil) throws -> [LayerSchedule] {
         var schedules: [LayerSchedule] = []
         schedules.reserveCapacity(blocks.count)
         var current = 0
@@ -187,9 +214,10 @@ public final class RealExecutor {
                 cores.sort()
                 partsLeft[op] = cores.count
                 let operation = block.ops[op]
+                let offset: Int? = persistentOffsets.flatMap { current < $0.count && op < $0[current].count ? $0[current][op] : nil }
                 for (part, core) in cores.enumerated() {
                     workers.submitLocked(lane: core, op: op, part: part) {
-                        runner.run(operation, part: part, of: cores.count, lane: core)
+                        runner.run(operation, part: part, of: cores.count, lane: core, persistentOffset: offset)
                     }
                 }
             }

@@ -12,7 +12,9 @@ struct CalibrateCommand: ParsableCommand {
         discussion: """
         Writes a hardware profile YAML in the schema `run` reads, with provenance (CPU, cores, libraries, date) and the \
         fit report (each parameter with its standard error, R^2, and the error on shapes held out of the fit). \
-        --quick takes about 30 s on 2 cores; the full run under 3 minutes.
+        On this project's 2-core machine --quick takes a few seconds and the full run about 16 s. Shapes with persistent \
+        data (weights, KV caches, decode states) are timed cold and hot; the cache term, gemm_half_rows and gemm_phases \
+        are measured and fitted too (see the README's cost model).
         """)
 
     @Option(help: "The profile file to write.")
@@ -76,6 +78,13 @@ struct CalibrateCommand: ParsableCommand {
                   + TableFormat.si(f.curve.halfSizeBytes, ""))
             if !f.converged { warnings.append("the \(f.opClass.rawValue) fit did not converge (\(f.reason)); the profile keeps a fallback curve for it") }
             warnings += f.warnings
+        }
+        if let rows = result.profile.gemmHalfRows {
+            print(String(format: "gemm_half_rows %.3g (GEMMs of r >= 2 rows per group: compute efficiency x r / (r + %.3g)); gemm_phases %@",
+                         rows, rows, result.profile.gemmSequentialPhases ? "sequential (compute + memory)" : "overlapped (the larger)"))
+        }
+        if let cache = result.cache {
+            print("last-level cache " + TableFormat.si(cache.bytes, "B") + ", its bandwidth " + TableFormat.si(cache.bandwidth, "B/s") + " (all cores)")
         }
         for w in warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
         do {

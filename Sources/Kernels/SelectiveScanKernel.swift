@@ -76,6 +76,10 @@ public enum SelectiveScanKernel {
         workspace: Workspace? = nil
     ) {
         guard batch > 0, dInner > 0, dState > 0, length >= 0 else { return }
+        if length == 1, let state {
+            decodeStep(u: u, delta: delta, a: a, b: b, c: c, d: d, z: z, y: y, batch: batch, dInner: dInner, dState: dState, state: state)
+            return
+        }
         let arguments = Arguments(
             u: u, delta: delta, a: a, b: b, c: c, d: d, z: z, y: y,
             batch: batch, length: length, dInner: dInner, dState: dState, state: state)
@@ -92,6 +96,51 @@ public enum SelectiveScanKernel {
             withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: blocksPerGroup * vectorsPerBlock) { storage in
                 guard let base = storage.baseAddress else { return }
                 run(arguments, base: base, blocksPerGroup: blocksPerGroup)
+            }
+        }
+    }
+
+    /// One decode step (length 1) with a state: per sequence and channel, the state row of dState values is
+    /// read, updated and written in place, eight states to a vector (Mamba's `selective_state_update`):
+    /// h = exp(delta·A)·h + delta·B·u, y = (h·C + D·u)·silu(z). Streams the state once: bytes
+    /// 8·batch·dInner·dState (read and written) plus the inputs; A (dInner·dState) is shared by the batch.
+    public static func decodeStep(
+        u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+        a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>,
+        d: UnsafePointer<Float>?, z: UnsafePointer<Float>?,
+        y: UnsafeMutablePointer<Float>,
+        batch: Int, dInner: Int, dState: Int, state: UnsafeMutablePointer<Float>
+    ) {
+        guard batch > 0, dInner > 0, dState > 0 else { return }
+        let vectors = dState / 8
+        let log2e = SIMD8<Float>(repeating: FastMath.log2e)
+        for sequence in 0..<batch {
+            let bRow = b + sequence * dState, cRow = c + sequence * dState
+            for channel in 0..<dInner {
+                let index = sequence * dInner + channel
+                let dt = delta[index], x = u[index]
+                let dtv = SIMD8<Float>(repeating: dt), dtx = SIMD8<Float>(repeating: dt * x)
+                let aRow = a + channel * dState, h = state + index * dState
+                var acc = SIMD8<Float>()
+                for v in 0..<vectors {
+                    let o = v * 8
+                    let decay = FastMath.exp2(dtv * load8(aRow + o) * log2e)
+                    let next = decay * load8(h + o) + dtx * load8(bRow + o)
+                    store8(next, h + o)
+                    acc.addProduct(next, load8(cRow + o))
+                }
+                var sum = horizontalSum(acc)
+                for n in (vectors * 8)..<dState {
+                    let next = FastMath.exp(dt * aRow[n]) * h[n] + dt * x * bRow[n]
+                    h[n] = next
+                    sum += next * cRow[n]
+                }
+                var out = sum + (d.map { $0[channel] * x } ?? 0)
+                if let z {
+                    let g = z[index]
+                    out *= g / (1 + FastMath.exp(-g))
+                }
+                y[index] = out
             }
         }
     }

@@ -161,11 +161,16 @@ public struct ReportAssembler: Sendable {
             } else {
                 let waves = b.occupiedMatrixFlops > op.matrixFlops
                     ? String(format: " occupying %.4g FLOP in waves of tiles", b.occupiedMatrixFlops) : ""
-                trace = String(format: "overhead %.3g s (%.3g launches) + max(compute %.4g s [matrix %.4g FLOP",
-                               b.overheadSeconds, op.launches, b.computeSeconds, op.matrixFlops) + waves + String(format: " / (%.4g FLOP/s x dtype eff %.3f x share %.2f x eff %.3f) + vector %.4g FLOP / (%.4g FLOP/s x share %.2f x eff %.3f)], memory %.4g B / (%.4g B/s x share %.2f x eff %.3f)) x weight %.3f",
-                               cost.matrixPeak, cost.matrixPeak > 0 ? cost.matrixRate / cost.matrixPeak : 1, op.share, b.computeEfficiency,
-                               op.flops - op.matrixFlops, cost.profile.vectorFlops, op.share, b.computeEfficiency, op.bytes,
-                               cost.profile.memoryBandwidthBytesPerSecond, op.share, b.memoryEfficiency, op.weight)
+                // The cache's part of the memory term, when the profile has one and some bytes are hot.
+                let hot = b.hotBytes > 0
+                    ? String(format: " (%.4g B of them hot, at %.4g B/s)", b.hotBytes, cost.profile.cacheBandwidthBytesPerSecond ?? 0) : ""
+                trace = String(format: "overhead %.3g s (%.3g launches) + %@(compute %.4g s [matrix %.4g FLOP",
+                               b.overheadSeconds, op.launches, b.sequentialPhases ? "sum" : "max", b.computeSeconds, op.matrixFlops)
+                    + waves + String(format: " / (%.4g FLOP/s x dtype eff %.3f x share %.2f x eff %.3f) + vector %.4g FLOP / (%.4g FLOP/s x share %.2f x eff %.3f)], memory %.4g B",
+                                     cost.matrixPeak, cost.matrixPeak > 0 ? cost.matrixRate / cost.matrixPeak : 1, op.share, b.computeEfficiency,
+                                     op.flops - op.matrixFlops, cost.profile.vectorFlops, op.share, b.computeEfficiency, op.bytes)
+                    + hot + String(format: " / (%.4g B/s x share %.2f x eff %.3f)) x weight %.3f",
+                                   cost.profile.memoryBandwidthBytesPerSecond, op.share, b.memoryEfficiency, op.weight)
             }
             spans.append(Report.Span(layer: layer, block: block.blockName, op: op.displayName, opClass: op.opClass.rawValue, lanes: names,
                                      startSeconds: offset + s.starts[i], endSeconds: offset + s.ends[i], flops: op.flops * op.weight,

@@ -85,6 +85,26 @@ struct OpRunnerKernelTests {
         }
     }
 
+    @Test("persistent data: every op its own region of the pool, wrapping when full; a GEMM reads its weights there")
+    func persistentPool() {
+        let kinds: [OpKind] = [.gemm(m: 1, n: 4, k: 5, count: 2), .elementwise(elements: 9, flopsPerElement: 1, reads: 2, writes: 1),
+                               .selectiveScan(batch: 2, length: 1, dInner: 3, dState: 4, decodeState: true), .gemm(m: 1, n: 4, k: 5, count: 2)]
+        #expect(OpRunner.persistentFloats(kinds[0]) == 2 * 4 * 5)
+        #expect(OpRunner.persistentFloats(kinds[2]) == 2 * 3 * 4)
+        var cursor = 0
+        #expect(OpRunner.persistentOffsets(kinds, poolCount: 1000, cursor: &cursor) == [0, nil, 40, 64])
+        cursor = 0
+        #expect(OpRunner.persistentOffsets(kinds, poolCount: 50, cursor: &cursor) == [0, nil, 0, 0], "wraps to the start when full")
+        // y = x · W with W at the op's offset in the pool: a constant 0.01 there, so y = 0.01 x Σ x.
+        let kind = OpKind.gemm(m: 1, n: 8, k: 6, count: 1)
+        let need = OpRunner.requirement(kind)
+        let runner = OpRunner(lanes: 1, inputs: need.inputs, outputs: need.outputs, dModel: 8, persistent: 100)
+        let a = runner.arenas[0]
+        runner.run(Self.op(kind, .gemm, .projection), part: 0, of: 1, lane: 0, persistentOffset: 20)
+        let expected = (0..<6).reduce(0.0) { $0 + 0.01 * Double(a.inputs[$1]) }
+        #expect(abs(Double(a.outputs[7]) - expected) <= 1e-6)
+    }
+
     @Test("each elementwise role runs its own kernel on the op's arrays (no role falls back to an add)")
     func elementwiseRoles() {
         let n = 40
@@ -228,6 +248,37 @@ struct CalibratorFitTests {
         #expect(fit.rSquared > 0.99)
         #expect(fit.heldOutMedianError < 0.05)
         #expect(fit.heldOutPoints > 0)
+    }
+
+    @Test("recovers gemm_half_rows, sequential phases and the cache term from synthetic timings of skinny, square, hot and cold GEMMs")
+    func recoversRowsPhasesAndCache() throws {
+        let peak = 200e9, bandwidth = 40e9
+        let cache = Calibrator.Cache(bytes: 8e6, bandwidth: 160e9)
+        let overheads = Calibrator.Overheads(launch: 1e-6, split: 0, cores: 1)
+        let truth = [0.8, 1e5, 0.6, 0, 6.0]
+        var samples: [Calibrator.Sample] = []
+        var i = 0
+        for m in [1.0, 2, 4, 16, 256, 1024] {
+            for (n, k) in [(1024.0, 1024.0), (4096.0, 512.0), (512.0, 2048.0)] {
+                for hot in [false, true] {
+                    let weights = 4 * n * k, bytes = 4 * (m * k + n * k + m * n), flops = 2 * m * n * k
+                    var s = Calibrator.Sample(opClass: .gemm, shape: "s\(i)", flops: flops, bytes: bytes, share: 1, seconds: 0,
+                                              repetitions: 9, outliers: 0, heldOut: i % 4 == 3, rows: m, persistentBytes: weights,
+                                              persistentHot: hot)
+                    s.seconds = Calibrator.predict(s, overheads: overheads, peak: peak, bandwidth: bandwidth, cache: cache,
+                                                   sequentialPhases: true, truth) * (1 + 0.01 * sin(Double(i) * 1.3))
+                    samples.append(s)
+                    i += 1
+                }
+            }
+        }
+        let fit = try Calibrator().fit(.gemm, samples, overheads: overheads, peak: peak, bandwidth: bandwidth, cache: cache)
+        #expect(fit.converged, "\(fit.reason)")
+        #expect(fit.gemmSequentialPhases, "sequential phases fit these timings better than overlapped ones")
+        #expect(approx(try #require(fit.gemmHalfRows), 6, rel: 0.1))
+        #expect(approx(fit.curve.peak, 0.8, rel: 0.05))
+        #expect(approx(fit.curve.memory, 0.6, rel: 0.05))
+        #expect(fit.heldOutMedianError < 0.03)
     }
 
     @Test("too few shapes to fit is an error, not a profile")

@@ -66,7 +66,9 @@ struct CalibrationCLITests {
         #expect(profile.contains("fit:"))
         #expect(profile.contains("held_out_median_rel_error"))
         let samples = try String(contentsOfFile: ws.path("samples.csv"), encoding: .utf8)
-        #expect(samples.hasPrefix("op_class,shape,flops,bytes,share,measured_s,predicted_s"))
+        #expect(samples.hasPrefix("op_class,shape,flops,bytes,persistent_bytes,persistent_hot,share,measured_s,predicted_s"))
+        // GEMMs with persistent weights are timed cold and hot.
+        #expect(samples.contains(",true,") && samples.contains(",false,"))
         #expect(try ws.run(["check", "--profile", ws.path("cpu.yaml")]).status == 0)
         let file = try ws.write("tiny.yaml", Self.tinyCPU)
         let m = try ws.run(["measure", file, "--profile", ws.path("cpu.yaml"), "--out", "m", "--repeats", "1"])
@@ -87,6 +89,9 @@ struct CalibrationCLITests {
         #expect(csv.contains("tiny-cpu,scenario,"))
         #expect(csv.contains("tiny-cpu,gemm,"))
         #expect(r.stdout.contains("latency |error| median"))
+        // Three passes by default, each scored on its own.
+        #expect(r.stdout.contains("pass 1:") && r.stdout.contains("pass 3:") && !r.stdout.contains("pass 4:"))
+        #expect(try ws.run(["validate", file, "--profile", profilePath, "--out", "v", "--passes", "1"]).status == 2)
     }
 
     @Test("validate with a profile from a newer schema: status 2, the profile named, nothing written")

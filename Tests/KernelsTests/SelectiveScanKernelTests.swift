@@ -72,7 +72,8 @@ import Testing
 
     // dInner 20: one full block and a partial one; 70: two channel groups, the last partial;
     // length 40: more than one time chunk.
-    @Test(arguments: [(1, 40, 20, 16), (2, 9, 70, 64), (1, 35, 24, 128), (1, 5, 3, 16)])
+    // Length 1 with a state runs the decode step (decodeStep): a batch, dState 12 with a tail past the vectors.
+    @Test(arguments: [(1, 40, 20, 16), (2, 9, 70, 64), (1, 35, 24, 128), (1, 5, 3, 16), (4, 1, 33, 16), (3, 1, 9, 12), (2, 1, 5, 64)])
     func matchesReference(shape: (Int, Int, Int, Int)) {
         let (batch, length, dInner, dState) = shape
         let x = Inputs(batch: batch, length: length, dInner: dInner, dState: dState, seed: UInt64(dState))

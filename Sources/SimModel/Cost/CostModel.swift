@@ -2,9 +2,11 @@ import Foundation
 
 /// Turns (op, hardware profile, lane) into a duration. The one place that does.
 ///
-///     time = overhead + max(compute, memory)
+///     time = overhead + max(compute, memory)      (compute + memory for a GEMM of 2 or more rows on a profile
+///                                                  with `gemm_phases: sequential`)
 ///     compute = occupied matrix FLOPs / (matrix peak x dtype eff x share x eff_c(F')) + vector FLOPs / (vector peak x share x eff_c(F'))
-///     memory  = bytes / (bandwidth x share x eff_m(bytes))
+///     (GEMMs: eff_c also times r / (r + gemm_half_rows) for r ≥ 2 rows, ``gemmRowsEfficiency(rows:halfRows:)``)
+///     memory  = cold bytes / (bandwidth x share x eff_m(bytes)) + hot bytes / (cache bandwidth x share x eff_m(bytes))
 ///     overhead = launches x (launch overhead, or the graph launch overhead when the scenario launches
 ///                from captured graphs) + split overhead x (lanes the op holds - 1)
 ///
@@ -14,6 +16,12 @@ import Foundation
 /// matrix peak is the dtype's, the vector peak the profile's non-matrix FP32 rate; `share` is the
 /// fraction of the device's compute units (and bandwidth) the op's lanes hold. Transfers cost the
 /// link's time for their pattern (``Link/seconds(bytes:peers:)``).
+///
+/// Hot and cold bytes (profiles with `memory.cache_bytes` and `memory.cache_bandwidth_bytes_per_s`; without
+/// them every byte is cold): an op's persistent bytes (weights, KV cache, decode state:
+/// ``Op/persistentBytes``) are hot when the model's whole persistent footprint per device fits in the cache
+/// (the next step finds them there), cold otherwise; its other bytes (activations, just written by the op
+/// before) are hot when they fit in the cache.
 public struct CostModel: Sendable {
     public let profile: HardwareProfile
     public let dtype: DType
@@ -23,11 +31,16 @@ public struct CostModel: Sendable {
     public let matrixRate: Double
     /// Fixed cost of one launch: the graph launch overhead when `graphs` and the profile has one.
     public let launchSeconds: Double
+    /// Whether the model's persistent data (weights, KV cache, states) stays in the cache from step to step.
+    public let persistentResident: Bool
     private let curves: [EfficiencyCurve]
 
-    public init(profile: HardwareProfile, dtype: DType, graphs: Bool = false) {
+    /// `persistentFootprintBytes`: the model's weights, KV cache and states per device (what one step
+    /// reads again the next; ``Lowering/persistentFootprint(_:)``).
+    public init(profile: HardwareProfile, dtype: DType, graphs: Bool = false, persistentFootprintBytes: Double = .infinity) {
         self.profile = profile
         self.dtype = dtype
+        self.persistentResident = profile.cacheBytes.map { persistentFootprintBytes <= $0 } ?? false
         self.matrixPeak = profile.peakFlops[dtype] ?? profile.vectorFlops
         self.matrixRate = matrixPeak * (profile.matrixEfficiency[dtype] ?? 1)
         self.launchSeconds = graphs ? (profile.graphLaunchOverheadSeconds ?? profile.launchOverheadSeconds) : profile.launchOverheadSeconds
@@ -49,6 +62,10 @@ public struct CostModel: Sendable {
         public var computeEfficiency: Double
         public var memoryEfficiency: Double
         public var bound: String
+        /// Of the op's bytes, those read from the cache at its bandwidth.
+        public var hotBytes: Double = 0
+        /// Whether compute and memory add up (a tiled GEMM with sequential phases) rather than overlap.
+        public var sequentialPhases: Bool = false
     }
 
     /// The matrix FLOPs a GEMM occupies the compute units for, with wave quantization on a profile with a GEMM
@@ -85,6 +102,36 @@ public struct CostModel: Sendable {
             e *= k / (k + half)
         }
         return e
+    }
+
+    /// A GEMM's efficiency from its rows (per group), beside the curve's: r / (r + `gemm_half_rows`) for r ≥ 2
+    /// rows (rounded up, as a kernel runs whole rows), 1 for a single row (a matrix-vector product) or without
+    /// the profile key.
+    @inline(__always)
+    public static func gemmRowsEfficiency(rows m: Double, halfRows: Double?) -> Double {
+        guard let h = halfRows, h > 0 else { return 1 }
+        let r = m.rounded(.up)
+        return r <= 1 ? 1 : r / (r + h)
+    }
+
+    /// Seconds to move an op's bytes at `efficiency` of the bandwidth its `share` holds: cold bytes from
+    /// memory, hot bytes (see the type's documentation) from the cache. The calibrator fits with this too.
+    @inline(__always)
+    public static func memorySeconds(bytes: Double, persistentBytes: Double, persistentResident: Bool, share: Double,
+                                     efficiency: Double, bandwidth: Double, cacheBytes: Double?, cacheBandwidth: Double?) -> Double {
+        guard bytes > 0 else { return 0 }
+        let rate = bandwidth * share * efficiency
+        guard cacheBytes != nil, let cacheBandwidth else { return bytes / rate }
+        let hot = hotBytes(bytes: bytes, persistentBytes: persistentBytes, persistentResident: persistentResident, cacheBytes: cacheBytes)
+        return (bytes - hot) / rate + hot / (cacheBandwidth * share * efficiency)
+    }
+
+    /// Of an op's bytes, those read from the cache (see the type's documentation); 0 without a cache.
+    @inline(__always)
+    public static func hotBytes(bytes: Double, persistentBytes: Double, persistentResident: Bool, cacheBytes: Double?) -> Double {
+        guard let cache = cacheBytes, bytes > 0 else { return 0 }
+        let persistent = min(bytes, max(0, persistentBytes)), transient = bytes - persistent
+        return (persistentResident ? persistent : 0) + (transient <= cache ? transient : 0)
     }
 
     @inline(__always)
@@ -135,20 +182,32 @@ public struct CostModel: Sendable {
         var curveEff = c.computeEfficiency(flops: occupied)
         if case let .attention(_, _, _, queries, keys, headDim, causal, window) = op.kind {
             curveEff *= attentionShapeEfficiency(queries: queries, keys: keys, headDim: headDim, causal: causal, window: window)
+        } else if case let .gemm(m, _, _, _) = op.kind {
+            curveEff *= Self.gemmRowsEfficiency(rows: m, halfRows: profile.gemmHalfRows)
         }
         let memoryEff = c.memoryEfficiency(bytes: op.bytes)
         let matrix = matrixFlops > 0 ? matrixFlops / (matrixRate * share * curveEff) : 0
         let vector = vectorFlops > 0 ? vectorFlops / (profile.vectorFlops * share * curveEff) : 0
         let compute = matrix + vector
-        let memory = op.bytes > 0 ? op.bytes / (profile.memoryBandwidthBytesPerSecond * share * memoryEff) : 0
+        let memory = Self.memorySeconds(bytes: op.bytes, persistentBytes: op.persistentBytes, persistentResident: persistentResident,
+                                        share: share, efficiency: memoryEff, bandwidth: profile.memoryBandwidthBytesPerSecond,
+                                        cacheBytes: profile.cacheBytes, cacheBandwidth: profile.cacheBandwidthBytesPerSecond)
         let extraLanes = Double(max(0, op.laneMask.nonzeroBitCount - 1))
         let overhead = (op.flops > 0 || op.bytes > 0)
             ? launchSeconds * op.launches + profile.splitOverheadSeconds * extraLanes : 0
         // The peak an op's FLOPs meet on average (for the trace).
         let peak = compute > 0 ? occupied / (compute * curveEff) : (op.opClass.usesMatrixUnits ? matrixRate : profile.vectorFlops) * share
-        return Breakdown(seconds: overhead + max(compute, memory), overheadSeconds: overhead, computeSeconds: compute,
+        // A tiled GEMM with sequential phases (profile `gemm_phases: sequential`) pays both; everything else the larger.
+        var sequential = false
+        if profile.gemmSequentialPhases, case let .gemm(m, _, _, _) = op.kind, m.rounded(.up) > 1 { sequential = true }
+        let work = sequential ? compute + memory : max(compute, memory)
+        return Breakdown(seconds: overhead + work, overheadSeconds: overhead, computeSeconds: compute,
                          memorySeconds: memory, matrixSeconds: matrix, occupiedMatrixFlops: matrixFlops, peakFlopsPerSecond: peak,
                          computeEfficiency: curveEff,
-                         memoryEfficiency: memoryEff, bound: compute >= memory ? "compute" : "memory")
+                         memoryEfficiency: memoryEff, bound: compute >= memory ? "compute" : "memory",
+                         hotBytes: profile.cacheBandwidthBytesPerSecond == nil ? 0
+                             : Self.hotBytes(bytes: op.bytes, persistentBytes: op.persistentBytes, persistentResident: persistentResident,
+                                             cacheBytes: profile.cacheBytes),
+                         sequentialPhases: sequential)
     }
 }

@@ -9,6 +9,28 @@ extension Lowering {
     /// window) ...), whose SSM state is then kept for the other (1 - r)*B sequences only. SSM state: the fp32
     /// (B, d_inner, N) state plus the conv state (B, conv channels, d_conv - 1) * b.
     func memoryOf(block: BlockSpec, split: Double?) -> (parameters: Double, kvCache: Double, ssmState: Double) {
+        Self.memoryOf(block: block, split: split, scenario: scenario)
+    }
+
+    /// The model's persistent footprint per device, bytes: every layer's weights, KV cache and SSM state (a
+    /// split hybrid's attention counted at its whole share), plus the embedding and LM head when counted.
+    /// What a step reads that the next step reads again (``CostModel``'s hot persistent bytes).
+    public static func persistentFootprint(_ scenario: Scenario) -> Double {
+        let model = scenario.model
+        let b = scenario.workload.dtype.bytes
+        var counts = [Int](repeating: 0, count: model.layerBlockNames.count)
+        for id in model.layerBlockIDs { counts[id] += 1 }
+        var total = model.includeEmbedding ? 2 * Double(model.vocab) * Double(model.dModel) * b : 0
+        for (id, name) in model.layerBlockNames.enumerated() {
+            guard let block = model.blocks[name] else { continue }
+            let m = memoryOf(block: block, split: nil, scenario: scenario)
+            total += Double(counts[id]) * (m.parameters * b + m.kvCache + m.ssmState)
+        }
+        return total
+    }
+
+    static func memoryOf(block: BlockSpec, split: Double?, scenario: Scenario) -> (parameters: Double, kvCache: Double, ssmState: Double) {
+        let elementBytes = scenario.workload.dtype.bytes
         let d = Double(scenario.model.dModel)
         let w = scenario.workload
         let batch = Double(w.batch)

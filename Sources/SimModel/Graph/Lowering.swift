@@ -196,6 +196,7 @@ struct OpBuilder {
                     launches: c.launches * executed, bytes: c.bytes * executed,
                     modelFlops: c.flops * (1 + backward) * usefulFraction * usefulScale, formula: c.formula, branch: branch,
                     share: share, weight: weight, pass: pass)
+        op.persistentBytes = c.persistentBytes * executed
         if training {
             op.savedBytes = OpFormulas.savedBytes(of: kind, role: role, elementBytes: elementBytes, rowWidth: rowWidth)
         }

@@ -82,6 +82,9 @@ public struct Op: Sendable, Equatable {
     public var pass: Int
     /// Activation bytes kept for the backward pass (training), per run of the op.
     public var savedBytes: Double = 0
+    /// Of `bytes`: the traffic to data that persists from step to step (weights, KV cache, decode state;
+    /// ``OpFormulas/persistentBytes(of:elementBytes:)``).
+    public var persistentBytes: Double = 0
 
     /// The name shown in spans and timelines: the repeat pass is marked.
     public var displayName: String { pass > 0 ? name + " (repeat)" : name }
@@ -187,8 +190,10 @@ extension Op {
     public static func standalone(name: String, kind: OpKind, opClass: OpClass, role: OpRole, elementBytes: Double, share: Double,
                                   laneMask: UInt64) -> Op {
         let c = OpFormulas.cost(of: kind, elementBytes: elementBytes)
-        return Op(index: 0, name: name, component: "calibration", kind: kind, opClass: opClass, role: role, laneMask: laneMask,
-                  dependencies: [], flops: c.flops, matrixFlops: c.matrixFlops, launches: c.launches, bytes: c.bytes,
-                  modelFlops: c.flops, formula: c.formula, branch: .none, share: share, weight: 1, pass: 0)
+        var op = Op(index: 0, name: name, component: "calibration", kind: kind, opClass: opClass, role: role, laneMask: laneMask,
+                    dependencies: [], flops: c.flops, matrixFlops: c.matrixFlops, launches: c.launches, bytes: c.bytes,
+                    modelFlops: c.flops, formula: c.formula, branch: .none, share: share, weight: 1, pass: 0)
+        op.persistentBytes = c.persistentBytes
+        return op
     }
 }

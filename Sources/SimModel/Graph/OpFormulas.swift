@@ -13,6 +13,8 @@ public enum OpFormulas {
         public var bytes: Double
         public var launches: Double
         public var formula: String
+        /// Of `bytes`: the traffic to data that persists from step to step (``persistentBytes(of:elementBytes:)``).
+        public var persistentBytes: Double = 0
     }
 
     /// Block size of the causal block skipping in the SSD scan kernel (BLOCK_SIZE_M of
@@ -20,6 +22,35 @@ public enum OpFormulas {
     static let ssdBlock = 64.0
 
     public static func cost(of kind: OpKind, elementBytes b: Double) -> Cost {
+        var c = terms(of: kind, elementBytes: b)
+        c.persistentBytes = min(c.bytes, persistentBytes(of: kind, elementBytes: b))
+        return c
+    }
+
+    /// The part of an op's bytes that goes to data living from one step to the next, read (or read and
+    /// written) once per step by this op and by no other: GEMM weights (count·k·n·b), the cached keys and
+    /// values of attention (2·B·(keys read − queries)·Hkv·d·b: decode's KV cache, not the keys this step
+    /// computes), and the fp32 SSM state of a decode step (read and written: 2·B·D·N·4, SSD 2·B·H·P·N·4).
+    /// With a profile that has a cache (`memory.cache_bytes`), these bytes come from the cache when the
+    /// model's whole persistent footprint fits in it, from memory otherwise; the op's other bytes
+    /// (activations) come from the cache when they fit in it (``CostModel``).
+    public static func persistentBytes(of kind: OpKind, elementBytes b: Double) -> Double {
+        switch kind {
+        case let .gemm(_, n, k, count):
+            return count * k * n * b
+        case let .attention(batch, _, kvHeads, queries, keys, headDim, _, window):
+            let keysRead = window.map { min(keys, Double($0) + queries) } ?? keys
+            return 2 * batch * max(0, keysRead - queries) * Double(kvHeads) * Double(headDim) * b
+        case let .selectiveScan(batch, _, dInner, dState, decodeState):
+            return decodeState ? 2 * batch * Double(dInner) * Double(dState) * 4 : 0
+        case let .ssd(batch, _, heads, headDim, dState, _, _, decodeState):
+            return decodeState ? 2 * batch * Double(heads * headDim) * Double(dState) * 4 : 0
+        case .conv1d, .elementwise, .router, .treeDescent, .gatherScatter, .transfer:
+            return 0
+        }
+    }
+
+    static func terms(of kind: OpKind, elementBytes b: Double) -> Cost {
         switch kind {
         case let .gemm(m, n, k, count):
             // 2mnk FLOPs per GEMM; bytes = (mk + kn + mn) b (A, B read once, C written once).

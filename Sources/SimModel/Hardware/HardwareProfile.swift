@@ -147,6 +147,14 @@ public struct HardwareProfile: Sendable, Equatable {
     public var matrixEfficiency: [DType: Double] = [:]
     /// Output tile of a GEMM kernel (rows x columns one compute unit produces at a time); nil: no wave
     /// quantization. A GEMM of T tiles on U units runs ceil(T/U) waves, the last one partly idle.
+    /// Rows at which a GEMM kernel reaches half of its curve's efficiency: a GEMM of r ≥ 2 rows (per group)
+    /// has its compute efficiency multiplied by r / (r + this) (a tiled kernel whose register tile the rows
+    /// do not fill); a single row runs as a matrix-vector product, without the term. nil: no row term.
+    public var gemmHalfRows: Double? = nil
+    /// Whether a GEMM of 2 or more rows moves its operands and then computes, one phase after the other
+    /// (a CPU BLAS packs panels of its operands into a buffer before its microkernel runs over them), so its
+    /// time is compute + memory rather than the larger of the two. A single row (matrix-vector) overlaps.
+    public var gemmSequentialPhases: Bool = false
     public var gemmTileRows: Int? = nil
     public var gemmTileColumns: Int? = nil
     /// Head dimension at which the attention kernel reaches half of its curve's efficiency: attention's compute
@@ -157,6 +165,12 @@ public struct HardwareProfile: Sendable, Equatable {
     /// efficiency is multiplied by K / (K + this) for K keys attended per query on average (each query tile
     /// pays a fixed prologue and epilogue, loading Q and writing O, amortised over the keys it visits); nil: none.
     public var attentionHalfKeys: Double? = nil
+    /// Last-level cache, bytes (a CPU's L3, a GPU's L2); nil: no cache term. With it and
+    /// `cacheBandwidthBytesPerSecond`, bytes that stay in the cache from one op to the next are read at the
+    /// cache's bandwidth (``CostModel``).
+    public var cacheBytes: Double? = nil
+    /// Bandwidth of data resident in the last-level cache, every unit at once, bytes/s.
+    public var cacheBandwidthBytesPerSecond: Double? = nil
     public var efficiency: [OpClass: EfficiencyCurve]
     public var links: [Link]
     /// Where each number comes from: key path -> citation.

@@ -440,5 +440,9 @@ extension Scenario {
 
 extension Scenario {
     /// The cost model of this scenario's hardware, dtype and launch mode: what every executor times ops with.
-    public var costModel: CostModel { CostModel(profile: hardware, dtype: workload.dtype, graphs: execution.graphs) }
+    public var costModel: CostModel {
+        // The footprint only matters to a profile with a cache term.
+        CostModel(profile: hardware, dtype: workload.dtype, graphs: execution.graphs,
+                  persistentFootprintBytes: hardware.cacheBytes == nil ? .infinity : Lowering.persistentFootprint(self))
+    }
 }
