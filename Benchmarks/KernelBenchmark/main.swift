@@ -113,7 +113,7 @@ if wants("decode") { print("\n-- decode, cold (weights: 16 copies, 256 MiB; stat
 if wants("decode") {
     let n = 2048, k = 2048, copies = 16
     let weights = Buffer(copies * n * k, scale: 0.01, seed: 13), x = Buffer(16 * k), y = Buffer(16 * n)
-    for m in [1, 4, 16] {
+    for m in [1, 2, 4, 8, 16] {
         var copy = 0
         let seconds = bestSeconds(repetitions: quick ? 8 : 32) {
             let w = weights.pointer + (copy % copies) * n * k
@@ -125,6 +125,13 @@ if wants("decode") {
             }
         }
         memoryLine("\(m == 1 ? "sgemv" : "sgemm") \(m)x\(n)x\(k) (weights)", bytes: Double(n * k * 4), seconds: seconds)
+        guard m > 1 else { continue }
+        let skinny = bestSeconds(repetitions: quick ? 8 : 32) {
+            let w = weights.pointer + (copy % copies) * n * k
+            copy += 1
+            SkinnyGEMM.multiply(m: m, n: n, k: k, a: x.pointer, lda: k, b: w, ldb: n, c: y.pointer, ldc: n)
+        }
+        memoryLine("SkinnyGEMM \(m)x\(n)x\(k) (weights)", bytes: Double(n * k * 4), seconds: skinny)
     }
     let batch = 16, dInner = 2048, dState = 16, stateCopies = 32
     let states = Buffer(stateCopies * batch * dInner * dState, scale: 0.1, seed: 17)

@@ -46,7 +46,8 @@ enum CalibrationGrid {
         var gemms: [(Double, Double, Double)] = [(64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 512), (8, 2048, 512),
                                                  (2048, 128, 512), (1, 1024, 1024), (128, 1024, 256), (1, 2048, 2048), (4, 4096, 1024)]
         if !quick { gemms += [(32, 32, 32), (128, 128, 128), (768, 768, 768), (1024, 1024, 1024), (4096, 512, 512), (16, 4096, 1024),
-                              (512, 2048, 512), (64, 4096, 64), (2, 1024, 4096), (16, 2048, 2048), (1, 512, 512), (8, 768, 768)] }
+                              (512, 2048, 512), (64, 4096, 64), (2, 1024, 4096), (16, 2048, 2048), (1, 512, 512), (8, 768, 768),
+                              (1, 64, 64), (4, 128, 64), (2, 256, 128)] }
         for (m, n, k) in gemms {
             out.append(Shape(name: "gemm", label: "\(Int(m))x\(Int(n))x\(Int(k))", kind: .gemm(m: m, n: n, k: k, count: 1), opClass: .gemm, role: .projection))
         }
@@ -92,7 +93,7 @@ enum CalibrationGrid {
                              role: .selectiveScan))
         }
         var convs: [(Double, Int)] = [(256, 256), (1024, 1024), (4096, 512), (64, 2048)]
-        if !quick { convs += [(16, 512), (2048, 2048), (8192, 256), (512, 4096)] }
+        if !quick { convs += [(16, 512), (2048, 2048), (8192, 256), (512, 4096), (1, 1024), (4, 256)] }
         for (t, c) in convs {
             out.append(Shape(name: "ssm.conv1d", label: "T\(Int(t))C\(c)", kind: .conv1d(tokens: t, channels: c, width: 4), opClass: .conv, role: .conv1d))
         }
@@ -100,18 +101,19 @@ enum CalibrationGrid {
             (.rmsNorm, 16 * 512, 4, 1, 1), (.rmsNorm, 4096 * 512, 4, 1, 1), (.swiglu, 1e4, 5, 2, 1), (.swiglu, 1e6, 5, 2, 1),
             (.residual, 1e3, 1, 2, 1), (.residual, 4e6, 1, 2, 1), (.rmsNorm, 256 * 512, 4, 1, 1), (.gelu, 1e5, 8, 1, 1)]
         if !quick { elementwise += [(.residual, 1e5, 1, 2, 1), (.gelu, 2e6, 8, 1, 1), (.mean, 5e5, 2, 2, 1),
-                                    (.swiglu, 1e5, 5, 2, 1)] }
+                                    (.swiglu, 1e5, 5, 2, 1), (.residual, 256, 1, 2, 1), (.swiglu, 2048, 5, 2, 1),
+                                    (.weightedSum, 3e5, 4, 2, 1)] }
         for (role, n, f, r, w) in elementwise {
             out.append(Shape(name: role.rawValue, label: "\(role.rawValue)-\(Int(n))",
                              kind: .elementwise(elements: n, flopsPerElement: f, reads: r, writes: w), opClass: .elementwise, role: role))
         }
         var routers: [(Double, Int)] = [(64, 8), (512, 8), (2048, 64), (4096, 8)]
-        if !quick { routers += [(16, 64), (1024, 16), (8192, 8), (256, 128)] }
+        if !quick { routers += [(16, 64), (1024, 16), (8192, 8), (256, 128), (1, 8), (8, 16)] }
         for (t, e) in routers {
             out.append(Shape(name: "mlp.router", label: "T\(Int(t))E\(e)", kind: .router(tokens: t, dIn: 512, outputs: e), opClass: .router, role: .router))
         }
         var gathers: [(Double, Int)] = [(64, 512), (1024, 512), (8192, 512), (256, 2048)]
-        if !quick { gathers += [(16, 512), (4096, 1024), (16384, 256), (2048, 2048)] }
+        if !quick { gathers += [(16, 512), (4096, 1024), (16384, 256), (2048, 2048), (2, 512), (8, 128)] }
         for (r, w) in gathers {
             out.append(Shape(name: "mlp.dispatch", label: "R\(Int(r))W\(w)", kind: .gatherScatter(rows: r, width: w), opClass: .gatherScatter, role: .gather))
         }

@@ -128,10 +128,21 @@ public struct Calibrator {
         // 1. Microbenchmarks, on pinned workers (one per core, all at once for the all-core figures).
         let microSeconds = options.smoke ? 0.02 : (options.quick ? 0.15 : 0.4)
         let fmaOne = measureOnLanes(workers, lanes: [0]) { Microbenchmarks.fmaPeakFlopsPerSecond(seconds: microSeconds) }.reduce(0, +)
-        let fmaAll = measureOnLanes(workers, lanes: Array(0..<cores)) { Microbenchmarks.fmaPeakFlopsPerSecond(seconds: microSeconds) }.reduce(0, +)
+        // All cores at once: on a shared machine another tenant can take a core for the whole measurement, and a
+        // peak read low caps every fitted efficiency at 1 below what the kernels reach. So: the best of up to five
+        // tries, stopping once it reaches 90 % of the cores times the one-core peak.
+        var fmaAll = 0.0
+        for _ in 0..<(options.smoke ? 1 : 5) {
+            fmaAll = max(fmaAll, measureOnLanes(workers, lanes: Array(0..<cores)) { Microbenchmarks.fmaPeakFlopsPerSecond(seconds: microSeconds) }.reduce(0, +))
+            if fmaAll >= 0.9 * Double(cores) * fmaOne { break }
+        }
         let triadMB = options.smoke ? 8 : (options.quick ? 64 : 128)
         let bwOne = measureOnLanes(workers, lanes: [0]) { Microbenchmarks.triadBytesPerSecond(megabytes: triadMB, seconds: microSeconds) }.reduce(0, +)
-        let bwAll = measureOnLanes(workers, lanes: Array(0..<cores)) { Microbenchmarks.triadBytesPerSecond(megabytes: triadMB / cores, seconds: microSeconds) }.reduce(0, +)
+        // The best of three (the same reason).
+        var bwAll = 0.0
+        for _ in 0..<(options.smoke ? 1 : 3) {
+            bwAll = max(bwAll, measureOnLanes(workers, lanes: Array(0..<cores)) { Microbenchmarks.triadBytesPerSecond(megabytes: triadMB / cores, seconds: microSeconds) }.reduce(0, +))
+        }
         guard fmaAll > 0, bwAll > 0 else { throw CalibrationError(description: "the FMA or bandwidth microbenchmark measured nothing") }
         // The last-level cache's bandwidth: the same triad on every core with its three arrays in a quarter of the cache.
         var cache: Cache? = nil
@@ -156,25 +167,39 @@ public struct Calibrator {
                               persistent: poolFloats)
         var samples: [Sample] = []
         let shares = cores > 1 ? [1.0 / Double(cores), 1.0] : [1.0]
-        let total = grid.count * shares.count
+        // Two rounds over the whole grid, far apart in time; each sample keeps the faster of its two medians. On a
+        // shared machine another tenant only ever slows a measurement, and a burst that spoils one round's timing
+        // of a shape rarely spoils the other's.
+        let rounds = options.quick ? 1 : 2
+        let total = grid.count * shares.count * rounds
         var done = 0
-        for (index, shape) in grid.enumerated() {
-            for share in shares {
-                let lanes = share >= 1 ? Array(0..<cores) : [0]
-                var mask: UInt64 = 0
-                for l in lanes { mask |= UInt64(1) << UInt64(l) }
-                let op = Op.standalone(name: shape.name, kind: shape.kind, opClass: shape.opClass, role: shape.role, elementBytes: 4, share: share,
-                                       laneMask: mask)
-                // Ops with persistent data: timed cold (each copy its own data) and hot (all copies the same data).
-                for hot in OpRunner.persistentFloats(shape.kind) > 0 ? [false, true] : [false] {
-                    let timing = time(op, lanes: lanes, workers: workers, runner: runner, persistentHot: hot)
-                    samples.append(Sample(opClass: shape.opClass, shape: shape.label, flops: op.flops, bytes: op.bytes, share: share,
-                                          seconds: timing.median, repetitions: timing.repetitions, outliers: timing.outliers,
-                                          heldOut: index % 4 == 3, rows: Self.rows(shape.kind), persistentBytes: op.persistentBytes,
-                                          persistentHot: hot))
+        for round in 0..<rounds {
+            var next = 0
+            for (index, shape) in grid.enumerated() {
+                for share in shares {
+                    let lanes = share >= 1 ? Array(0..<cores) : [0]
+                    var mask: UInt64 = 0
+                    for l in lanes { mask |= UInt64(1) << UInt64(l) }
+                    let op = Op.standalone(name: shape.name, kind: shape.kind, opClass: shape.opClass, role: shape.role, elementBytes: 4,
+                                           share: share, laneMask: mask)
+                    // Ops with persistent data: timed cold (each copy its own data) and hot (all copies the same data).
+                    for hot in OpRunner.persistentFloats(shape.kind) > 0 ? [false, true] : [false] {
+                        let timing = time(op, lanes: lanes, workers: workers, runner: runner, persistentHot: hot)
+                        if round == 0 {
+                            samples.append(Sample(opClass: shape.opClass, shape: shape.label, flops: op.flops, bytes: op.bytes, share: share,
+                                                  seconds: timing.median, repetitions: timing.repetitions, outliers: timing.outliers,
+                                                  heldOut: index % 4 == 3, rows: Self.rows(shape.kind), persistentBytes: op.persistentBytes,
+                                                  persistentHot: hot))
+                        } else if next < samples.count {
+                            samples[next].seconds = min(samples[next].seconds, timing.median)
+                            samples[next].repetitions += timing.repetitions
+                            samples[next].outliers += timing.outliers
+                        }
+                        next += 1
+                    }
+                    done += 1
+                    progress(done, total, "\(shape.opClass.rawValue) \(shape.label)")
                 }
-                done += 1
-                progress(done, total, "\(shape.opClass.rawValue) \(shape.label)")
             }
         }
 

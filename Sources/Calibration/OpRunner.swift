@@ -167,14 +167,23 @@ final class OpRunner: @unchecked Sendable {
     /// weights once) rather than their rows (each part would stream all the weights).
     static let columnSplitRows = 64
 
+    /// Rows up to which a GEMM runs through ``SkinnyGEMM`` (streaming the weights once) rather than OpenBLAS
+    /// sgemm: KernelBenchmark's decode section, cold 2048² weights on one core, 16.3 / 16.6 GB/s against
+    /// sgemm's 11.5 / 13.4 at 2 / 4 rows, and no gain from 8 rows on (2026-12-02).
+    static let skinnyRows = 4
+
     /// C[:, columns] = A · B[:, columns] for A m×k, B k×n and C m×n row-major: a matrix-vector product
-    /// (OpenBLAS sgemv, which streams the weights once) when m is 1, OpenBLAS sgemm otherwise.
+    /// (OpenBLAS sgemv, which streams the weights once) when m is 1, ``SkinnyGEMM`` up to ``skinnyRows``,
+    /// OpenBLAS sgemm beyond.
     static func gemm(m: Int, columns: Range<Int>, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                      c: UnsafeMutablePointer<Float>) {
         guard m > 0, !columns.isEmpty else { return }
         if m == 1 {
             BLAS.sgemv(transpose: true, m: k, n: columns.count, alpha: 1, a: b + columns.lowerBound, lda: n, x: a, beta: 0,
                        y: c + columns.lowerBound)
+        } else if m <= skinnyRows {
+            SkinnyGEMM.multiply(m: m, n: columns.count, k: k, a: a, lda: k, b: b + columns.lowerBound, ldb: n,
+                                c: c + columns.lowerBound, ldc: n)
         } else {
             BLAS.sgemm(transposeA: false, transposeB: false, m: m, n: columns.count, k: k, alpha: 1, a: a, lda: k,
                        b: b + columns.lowerBound, ldb: n, beta: 0, c: c + columns.lowerBound, ldc: n)

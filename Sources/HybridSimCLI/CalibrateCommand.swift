@@ -12,7 +12,7 @@ struct CalibrateCommand: ParsableCommand {
         discussion: """
         Writes a hardware profile YAML in the schema `run` reads, with provenance (CPU, cores, libraries, date) and the \
         fit report (each parameter with its standard error, R^2, and the error on shapes held out of the fit). \
-        On this project's 2-core machine --quick takes a few seconds and the full run about 16 s. Shapes with persistent \
+        On this project's 2-core machine --quick takes a few seconds and the full run about 30 s. Shapes with persistent \
         data (weights, KV caches, decode states) are timed cold and hot; the cache term, gemm_half_rows and gemm_phases \
         are measured and fitted too (see the README's cost model).
         """)
@@ -20,7 +20,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "The profile file to write.")
     var out: String
 
-    @Flag(help: "Fewer shapes and repetitions (about 30 s).")
+    @Flag(help: "Fewer shapes and repetitions, one round (about 5 s here).")
     var quick = false
 
     @Flag(help: "A minimal grid that runs every step in seconds even in a debug build: checks the pipeline; its fit is not for predictions (said in the profile's provenance).")

@@ -61,9 +61,9 @@ struct OpRunnerKernelTests {
         Op.standalone(name: "t", kind: kind, opClass: opClass, role: role, elementBytes: 4, share: 1, laneMask: 1)
     }
 
-    @Test("a skinny GEMM split over parts by columns gives the product the whole GEMM gives (m = 1: sgemv; m = 4: sgemm)")
+    @Test("a skinny GEMM split over parts by columns gives the product the whole GEMM gives (m = 1: sgemv; 4: SkinnyGEMM; 8: sgemm)")
     func skinnyGEMMColumnSplit() {
-        for m in [1, 4] {
+        for m in [1, 4, 8] {
             let kind = OpKind.gemm(m: Double(m), n: 300, k: 70, count: 1)
             let need = OpRunner.requirement(kind)
             let runner = OpRunner(lanes: 1, inputs: need.inputs, outputs: need.outputs, dModel: 16)
