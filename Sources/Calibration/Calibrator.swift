@@ -48,10 +48,14 @@ public struct Calibrator {
         /// Whether the persistent data was the same for every timed copy (hot in the cache) or each copy's
         /// own, rotating through a pool larger than the cache (cold).
         public var persistentHot: Bool = false
+        /// The kernel variant the shape runs as (fitted on its own curve, `efficiency.<variant>`), if any.
+        public var variant: CurveVariant? = nil
     }
 
     public struct ClassFit: Sendable {
         public var opClass: OpClass
+        /// The curve's name in the profile: the class's, or `scan_decode` for the decode-step curve.
+        public var label: String
         public var curve: EfficiencyCurve
         /// Standard errors of peak, half_size_flops, memory, half_size_bytes.
         public var standardErrors: [Double]
@@ -77,11 +81,11 @@ public struct Calibrator {
         public var samplesCSV: String {
             var lines = ["op_class,shape,flops,bytes,persistent_bytes,persistent_hot,share,measured_s,predicted_s,relative_error,repetitions,outliers,held_out"]
             for s in samples {
-                let curve = profile.efficiency[s.opClass] ?? profile.curve(s.opClass)
+                let curve = s.variant.flatMap { profile.variantCurves[$0] } ?? profile.efficiency[s.opClass] ?? profile.curve(s.opClass)
                 let predicted = Calibrator.predict(s, overheads: isolatedOverheads, peak: fmaPeakAllCores, bandwidth: bandwidthAllCores,
                                                    cache: cache, sequentialPhases: profile.gemmSequentialPhases, [curve.peak, curve.halfSizeFlops, curve.memory, curve.halfSizeBytes]
                                                        + (s.opClass == .gemm ? profile.gemmHalfRows.map { [$0] } ?? [] : []))
-                lines.append("\(s.opClass.rawValue),\(s.shape),\(s.flops),\(s.bytes),\(s.persistentBytes),\(s.persistentHot),\(s.share),\(s.seconds),\(predicted),\((predicted - s.seconds) / s.seconds),\(s.repetitions),\(s.outliers),\(s.heldOut)")
+                lines.append("\(s.variant?.rawValue ?? s.opClass.rawValue),\(s.shape),\(s.flops),\(s.bytes),\(s.persistentBytes),\(s.persistentHot),\(s.share),\(s.seconds),\(predicted),\((predicted - s.seconds) / s.seconds),\(s.repetitions),\(s.outliers),\(s.heldOut)")
             }
             return lines.joined(separator: "\n") + "\n"
         }
@@ -189,7 +193,7 @@ public struct Calibrator {
                             samples.append(Sample(opClass: shape.opClass, shape: shape.label, flops: op.flops, bytes: op.bytes, share: share,
                                                   seconds: timing.median, repetitions: timing.repetitions, outliers: timing.outliers,
                                                   heldOut: index % 4 == 3, rows: Self.rows(shape.kind), persistentBytes: op.persistentBytes,
-                                                  persistentHot: hot))
+                                                  persistentHot: hot, variant: CurveVariant.of(shape.kind)))
                         } else if next < samples.count {
                             samples[next].seconds = min(samples[next].seconds, timing.median)
                             samples[next].repetitions += timing.repetitions
@@ -221,13 +225,26 @@ public struct Calibrator {
 
         var fits: [ClassFit] = []
         for opClass in OpClass.allCases {
-            let mine = samples.filter { $0.opClass == opClass && !$0.shape.hasPrefix("tiny") }
-            guard !mine.isEmpty else { continue }
-            fits.append(try fit(opClass, mine, overheads: overheads, peak: fmaAll, bandwidth: bwAll, cache: cache))
+            // Kernel variants (the SSM decode step, the one-row GEMM) are fitted on curves of their own, apart from
+            // the class, when the grid has enough of them (else they stay in the class's fit).
+            var separate: Set<CurveVariant> = []
+            for variant in CurveVariant.allCases {
+                let mine = samples.filter { $0.opClass == opClass && $0.variant == variant }
+                guard mine.filter({ !$0.heldOut }).count >= (options.smoke ? 4 : 5) else { continue }
+                separate.insert(variant)
+                fits.append(try fit(opClass, mine, overheads: overheads, peak: fmaAll, bandwidth: bwAll, cache: cache, label: variant.rawValue))
+            }
+            let mine = samples.filter { s in
+                s.opClass == opClass && !s.shape.hasPrefix("tiny") && !(s.variant.map { separate.contains($0) } ?? false)
+            }
+            if !mine.isEmpty { fits.append(try fit(opClass, mine, overheads: overheads, peak: fmaAll, bandwidth: bwAll, cache: cache)) }
         }
         var profile = makeProfile(fits: fits, overhead: runOverhead, peak: fmaAll, bandwidth: bwAll, cores: cores)
         profile.splitOverheadSeconds = runSplitOverhead
-        let gemmFit = fits.first { $0.opClass == .gemm && $0.converged }
+        for variant in CurveVariant.allCases {
+            profile.variantCurves[variant] = fits.first { $0.label == variant.rawValue && $0.converged }?.curve
+        }
+        let gemmFit = fits.first { $0.opClass == .gemm && $0.label == OpClass.gemm.rawValue && $0.converged }
         profile.gemmHalfRows = gemmFit?.gemmHalfRows
         profile.gemmSequentialPhases = gemmFit?.gemmSequentialPhases ?? false
         profile.cacheBytes = cache?.bytes
@@ -358,11 +375,13 @@ public struct Calibrator {
         return 0
     }
 
-    func fit(_ opClass: OpClass, _ samples: [Sample], overheads: Overheads, peak: Double, bandwidth: Double, cache: Cache? = nil) throws -> ClassFit {
+    func fit(_ opClass: OpClass, _ samples: [Sample], overheads: Overheads, peak: Double, bandwidth: Double, cache: Cache? = nil,
+             label: String? = nil) throws -> ClassFit {
+        let label = label ?? opClass.rawValue
         let train = samples.filter { !$0.heldOut }
         let test = samples.filter(\.heldOut)
         guard train.count >= (options.smoke ? 4 : 5) else {
-            throw CalibrationError(description: "only \(train.count) shapes of \(opClass.rawValue) to fit 4 parameters")
+            throw CalibrationError(description: "only \(train.count) shapes of \(label) to fit 4 parameters")
         }
         // x = [flops, bytes, share, persistent bytes, hot]; parameters [e, h, m, hb]; weights 1/t^2 (relative errors).
         let x = train.map { [$0.flops, $0.bytes, $0.share, $0.persistentBytes, $0.persistentHot ? 1 : 0, $0.rows] }
@@ -402,7 +421,7 @@ public struct Calibrator {
             }
         }
         guard let result = best else {
-            throw CalibrationError(description: "the \(opClass.rawValue) fit could not start from any initial point")
+            throw CalibrationError(description: "the \(label) fit could not start from any initial point")
         }
         var p = result.parameters
         let names = ["peak", "half_size_flops", "memory", "half_size_bytes", "gemm_half_rows"]
@@ -412,16 +431,16 @@ public struct Calibrator {
             let se = i < result.standardErrors.count ? result.standardErrors[i] : .nan
             if (i == 1 || i == 3) && p[i] < 1 {
                 // A half size under one FLOP or byte is zero: the shapes do not resolve a ramp. Say so, store 0.
-                if p[i] != 0 { warnings.append("\(opClass.rawValue).\(names[i]) fitted to \(p[i]), not identified by these shapes: stored as 0 (no ramp)") }
+                if p[i] != 0 { warnings.append("\(label).\(names[i]) fitted to \(p[i]), not identified by these shapes: stored as 0 (no ramp)") }
                 p[i] = 0
             } else if p[i] <= lower[i] * 1.001 || p[i] >= upper[i] * 0.999 {
-                warnings.append("\(opClass.rawValue).\(names[i]) = \(p[i]) sits at its bound [\(lower[i]), \(upper[i])]: not identified by these shapes")
+                warnings.append("\(label).\(names[i]) = \(p[i]) sits at its bound [\(lower[i]), \(upper[i])]: not identified by these shapes")
             } else if se.isFinite && se > p[i] {
-                warnings.append("\(opClass.rawValue).\(names[i]) = \(p[i]) has a standard error of \(se), larger than the value: not identified by these shapes")
+                warnings.append("\(label).\(names[i]) = \(p[i]) has a standard error of \(se), larger than the value: not identified by these shapes")
             }
         }
         if p[2] > 1 {
-            warnings.append("\(opClass.rawValue).memory = \(p[2]) > 1: its memory-bound shapes run from cache, faster than the all-core triad bandwidth")
+            warnings.append("\(label).memory = \(p[2]) > 1: its memory-bound shapes run from cache, faster than the all-core triad bandwidth")
         }
         let errors = test.map {
             abs(Self.predict($0, overheads: overheads, peak: peak, bandwidth: bandwidth, cache: cache, sequentialPhases: bestSequential, p)
@@ -430,7 +449,7 @@ public struct Calibrator {
         func percentile(_ q: Double) -> Double {
             errors.isEmpty ? .nan : errors[min(errors.count - 1, Int((q * Double(errors.count)).rounded(.up)) - 1)]
         }
-        return ClassFit(opClass: opClass, curve: EfficiencyCurve(peak: p[0], halfSizeFlops: p[1], memory: p[2], halfSizeBytes: p[3]),
+        return ClassFit(opClass: opClass, label: label, curve: EfficiencyCurve(peak: p[0], halfSizeFlops: p[1], memory: p[2], halfSizeBytes: p[3]),
                         standardErrors: result.standardErrors, rSquared: result.rSquared, points: train.count,
                         heldOutPoints: test.count, heldOutMedianError: percentile(0.5), heldOutP90Error: percentile(0.9),
                         converged: result.converged, reason: result.reason, warnings: warnings,
@@ -441,7 +460,7 @@ public struct Calibrator {
 
     func makeProfile(fits: [ClassFit], overhead: Double, peak: Double, bandwidth: Double, cores: Int) -> HardwareProfile {
         var curves: [OpClass: EfficiencyCurve] = [:]
-        for f in fits where f.converged { curves[f.opClass] = f.curve }
+        for f in fits where f.converged && f.label == f.opClass.rawValue { curves[f.opClass] = f.curve }
         // Classes without a converged fit keep the gemm-free default of elementwise, or a neutral curve.
         let fallback = curves[.elementwise] ?? EfficiencyCurve(peak: 0.5, halfSizeFlops: 1e5, memory: 0.8, halfSizeBytes: 6.4e4)
         for c in OpClass.allCases where curves[c] == nil { curves[c] = fallback }

@@ -72,11 +72,11 @@ struct CalibrateCommand: ParsableCommand {
         var warnings: [String] = []
         for f in result.fits {
             func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
-            print(pad(f.opClass.rawValue, 15) + String(format: " %4d    %.4f   %6.1f %% / %6.1f %%            %.3f     ", f.points, f.rSquared,
+            print(pad(f.label, 15) + String(format: " %4d    %.4f   %6.1f %% / %6.1f %%            %.3f     ", f.points, f.rSquared,
                                                        f.heldOutMedianError * 100, f.heldOutP90Error * 100, f.curve.peak)
                   + pad(TableFormat.si(f.curve.halfSizeFlops, ""), 15) + String(format: "  %.3f    ", f.curve.memory)
                   + TableFormat.si(f.curve.halfSizeBytes, ""))
-            if !f.converged { warnings.append("the \(f.opClass.rawValue) fit did not converge (\(f.reason)); the profile keeps a fallback curve for it") }
+            if !f.converged { warnings.append("the \(f.label) fit did not converge (\(f.reason)); the profile keeps a fallback curve for it") }
             warnings += f.warnings
         }
         if let rows = result.profile.gemmHalfRows {

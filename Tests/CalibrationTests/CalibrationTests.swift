@@ -291,7 +291,7 @@ struct CalibratorFitTests {
 
     @Test("the written profile reads back through the loader `run` uses, with provenance and fit report")
     func writtenProfileLoads() throws {
-        let fit = Calibrator.ClassFit(opClass: .gemm, curve: .init(peak: 0.7, halfSizeFlops: 1e6, memory: 2.5, halfSizeBytes: 1e4),
+        let fit = Calibrator.ClassFit(opClass: .gemm, label: "gemm", curve: .init(peak: 0.7, halfSizeFlops: 1e6, memory: 2.5, halfSizeBytes: 1e4),
                                       standardErrors: [0.01, 1e4, 0.1, 10], rSquared: 0.99, points: 10, heldOutPoints: 3,
                                       heldOutMedianError: 0.05, heldOutP90Error: 0.1, converged: true, reason: "small step")
         var profile = Calibrator(options: .init(name: "test-cpu")).makeProfile(fits: [fit], overhead: 2e-6, peak: 2e11, bandwidth: 4e10, cores: 2)

@@ -103,8 +103,29 @@ import Testing
         #expect(!vector.sequentialPhases)
     }
 
+    @Test func decodeStepsUseTheirOwnCurve() throws {
+        let step = Op.standalone(name: "s", kind: .selectiveScan(batch: 4, length: 1, dInner: 8, dState: 16, decodeState: true),
+                                 opClass: .scan, role: .selectiveScan, elementBytes: 4, share: 1, laneMask: 1)
+        let prefill = Op.standalone(name: "s", kind: .selectiveScan(batch: 4, length: 9, dInner: 8, dState: 16, decodeState: false),
+                                    opClass: .scan, role: .selectiveScan, elementBytes: 4, share: 1, laneMask: 1)
+        #expect(CurveVariant.of(step.kind) == .scanDecode && CurveVariant.of(prefill.kind) == nil)
+        #expect(CurveVariant.of(.ssd(batch: 2, length: 1, heads: 4, headDim: 8, dState: 16, groups: 1, chunk: 256, decodeState: true)) == .scanDecode)
+        #expect(CurveVariant.of(.gemm(m: 1, n: 8, k: 8, count: 3)) == .gemv && CurveVariant.of(.gemm(m: 0.4, n: 8, k: 8, count: 3)) == .gemv)
+        #expect(CurveVariant.of(.gemm(m: 1.2, n: 8, k: 8, count: 1)) == nil, "1.2 rows run as 2: a tiled GEMM")
+        var p = CostModelTests.profile()
+        let before = CostModel(profile: p, dtype: .fp32)
+        p.variantCurves[.scanDecode] = EfficiencyCurve(peak: 0.25, halfSizeFlops: 0, memory: 0.5, halfSizeBytes: 0)
+        let after = CostModel(profile: p, dtype: .fp32)
+        // The decode step: compute at 0.25 instead of 0.5, memory at 0.5 instead of 1; the prefill scan unchanged.
+        #expect(approx(after.breakdown(step, share: 1, link: nil).computeSeconds, 2 * before.breakdown(step, share: 1, link: nil).computeSeconds))
+        #expect(approx(after.breakdown(step, share: 1, link: nil).memorySeconds, 2 * before.breakdown(step, share: 1, link: nil).memorySeconds))
+        #expect(after.breakdown(prefill, share: 1, link: nil) == before.breakdown(prefill, share: 1, link: nil))
+    }
+
     @Test func newKeysRoundTripThroughTheWriterAndLoader() throws {
         var p = Self.cached(32e6, bandwidth: 2e11)
+        p.variantCurves[.scanDecode] = EfficiencyCurve(peak: 0.3, halfSizeFlops: 100, memory: 0.6, halfSizeBytes: 10)
+        p.variantCurves[.gemv] = EfficiencyCurve(peak: 0.4, halfSizeFlops: 10, memory: 0.7, halfSizeBytes: 0)
         p.gemmHalfRows = 5.5
         p.gemmSequentialPhases = true
         var reloaded = try HardwareProfileLoader.decode(text: ProfileYAML.text(p), file: "p.yaml")
@@ -112,9 +133,10 @@ import Testing
         #expect(reloaded == p)
         let written = ProfileYAML.text(p)
         #expect(written.contains("cache_bytes:") && written.contains("cache_bandwidth_bytes_per_s:"))
-        #expect(written.contains("gemm_half_rows:") && written.contains("gemm_phases: \"sequential\""))
+        #expect(written.contains("gemm_half_rows:") && written.contains("gemm_phases: \"sequential\"") && written.contains("  scan_decode: {") && written.contains("  gemv: {"))
         // Left out when unset: a profile without them writes none of them.
         let plain = ProfileYAML.text(CostModelTests.profile())
-        #expect(!plain.contains("cache_bytes") && !plain.contains("gemm_half_rows") && !plain.contains("gemm_phases"))
+        #expect(!plain.contains("cache_bytes") && !plain.contains("gemm_half_rows") && !plain.contains("gemm_phases")
+                && !plain.contains("scan_decode") && !plain.contains("gemv"))
     }
 }

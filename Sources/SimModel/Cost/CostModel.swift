@@ -34,6 +34,7 @@ public struct CostModel: Sendable {
     /// Whether the model's persistent data (weights, KV cache, states) stays in the cache from step to step.
     public let persistentResident: Bool
     private let curves: [EfficiencyCurve]
+    private let variantCurves: [CurveVariant: EfficiencyCurve]
 
     /// `persistentFootprintBytes`: the model's weights, KV cache and states per device (what one step
     /// reads again the next; ``Lowering/persistentFootprint(_:)``).
@@ -45,6 +46,7 @@ public struct CostModel: Sendable {
         self.matrixRate = matrixPeak * (profile.matrixEfficiency[dtype] ?? 1)
         self.launchSeconds = graphs ? (profile.graphLaunchOverheadSeconds ?? profile.launchOverheadSeconds) : profile.launchOverheadSeconds
         self.curves = OpClass.allCases.map { profile.curve($0) }
+        self.variantCurves = profile.variantCurves
     }
 
     /// How an op's time was arrived at.
@@ -174,7 +176,8 @@ public struct CostModel: Sendable {
                              matrixSeconds: 0, occupiedMatrixFlops: 0, peakFlopsPerSecond: 0, computeEfficiency: 0, memoryEfficiency: 1,
                              bound: "link")
         }
-        let c = curve(op.opClass)
+        var c = curve(op.opClass)
+        if !variantCurves.isEmpty, let variant = CurveVariant.of(op.kind), let own = variantCurves[variant] { c = own }
         let vectorFlops = max(0, op.flops - op.matrixFlops)
         let matrixFlops = occupiedMatrixFlops(op, share: share)
         // The curve's half size is a fixed ramp per op: paid once, not once per wave.

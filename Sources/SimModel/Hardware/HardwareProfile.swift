@@ -35,6 +35,28 @@ public enum OpClass: String, CaseIterable, Sendable, Codable {
     public var usesMatrixUnits: Bool { self == .gemm || self == .attention }
 }
 
+/// Kernels of an op class different enough to have a curve of their own in a profile (`efficiency.<name>`),
+/// on every kind of device: a decode step of an SSM is not the chunked prefill scan, a one-row GEMM is a
+/// matrix-vector kernel, not a tiled GEMM.
+public enum CurveVariant: String, CaseIterable, Sendable, Codable {
+    /// An SSM decode step: a selective scan or SSD op of one token per sequence with a state (Mamba's
+    /// `selective_state_update`).
+    case scanDecode = "scan_decode"
+    /// A GEMM of one row per group (a matrix-vector product: sgemv on a CPU, a GEMV kernel on a GPU).
+    case gemv
+
+    /// The variant an op kind runs as, if any.
+    @inline(__always)
+    public static func of(_ kind: OpKind) -> CurveVariant? {
+        switch kind {
+        case let .selectiveScan(_, length, _, _, decodeState): return decodeState && length <= 1 ? .scanDecode : nil
+        case let .ssd(_, length, _, _, _, _, _, decodeState): return decodeState && length <= 1 ? .scanDecode : nil
+        case let .gemm(m, _, _, _): return m > 0 && m.rounded(.up) <= 1 ? .gemv : nil
+        default: return nil
+        }
+    }
+}
+
 /// How efficiently an op class uses the hardware, as a function of its size.
 ///
 /// compute efficiency(F) = `peak` * F / (F + `halfSizeFlops`), a saturating curve that reaches half
@@ -172,6 +194,9 @@ public struct HardwareProfile: Sendable, Equatable {
     /// Bandwidth of data resident in the last-level cache, every unit at once, bytes/s.
     public var cacheBandwidthBytesPerSecond: Double? = nil
     public var efficiency: [OpClass: EfficiencyCurve]
+    /// Curves of kernel variants (``CurveVariant``: the SSM decode step, the one-row GEMM), profile keys
+    /// `efficiency.scan_decode` and `efficiency.gemv`; a variant without one uses its class's curve.
+    public var variantCurves: [CurveVariant: EfficiencyCurve] = [:]
     public var links: [Link]
     /// Where each number comes from: key path -> citation.
     public var sources: [String: String]

@@ -113,10 +113,15 @@ public enum HardwareProfileLoader {
         var curves: [OpClass: EfficiencyCurve] = [:]
         var fallback = EfficiencyCurve(peak: 1, halfSizeFlops: 0, memory: 1, halfSizeBytes: 0)
         if let effNode = map["efficiency"] {
-            let eff = try effNode.mapping(allowed: ["default"] + OpClass.allCases.map(\.rawValue))
+            let eff = try effNode.mapping(allowed: ["default"] + OpClass.allCases.map(\.rawValue) + CurveVariant.allCases.map(\.rawValue))
             if let d = eff["default"] { fallback = try curve(d, fallback: fallback) }
             for opClass in OpClass.allCases {
                 curves[opClass] = try eff[opClass.rawValue].map { try curve($0, fallback: fallback) } ?? fallback
+            }
+            // A variant's missing fields come from its class's curve.
+            for variant in CurveVariant.allCases {
+                let base = curves[variant == .scanDecode ? .scan : .gemm] ?? fallback
+                profile.variantCurves[variant] = try eff[variant.rawValue].map { try curve($0, fallback: base) }
             }
         } else {
             for opClass in OpClass.allCases { curves[opClass] = fallback }

@@ -30,6 +30,10 @@ public enum ProfileYAML {
             let e = p.curve(c)
             lines.append("  \(c.rawValue): {peak: \(number(e.peak)), half_size_flops: \(number(e.halfSizeFlops)), memory: \(number(e.memory)), half_size_bytes: \(number(e.halfSizeBytes))}")
         }
+        for v in CurveVariant.allCases {
+            guard let e = p.variantCurves[v] else { continue }
+            lines.append("  \(v.rawValue): {peak: \(number(e.peak)), half_size_flops: \(number(e.halfSizeFlops)), memory: \(number(e.memory)), half_size_bytes: \(number(e.halfSizeBytes))}")
+        }
         if p.links.isEmpty {
             lines.append("links: []")
         } else {
