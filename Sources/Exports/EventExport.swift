@@ -39,7 +39,7 @@ public enum EventExport {
                 }
             }
         }
-        let data = try JSONSerialization.data(withJSONObject: ["traceEvents": events, "displayTimeUnit": "ns"], options: [.sortedKeys])
+        let data = try JSONSafe.data(["traceEvents": events, "displayTimeUnit": "ns"], options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -64,7 +64,7 @@ public enum EventExport {
                 }
             }
         }
-        let data = try JSONSerialization.data(withJSONObject: ["traceEvents": events, "displayTimeUnit": "ns"], options: [.sortedKeys])
+        let data = try JSONSafe.data(["traceEvents": events, "displayTimeUnit": "ns"], options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

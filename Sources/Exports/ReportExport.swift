@@ -116,7 +116,7 @@ public enum ReportExport {
             }
             items.append(item)
         }
-        let data = try JSONSerialization.data(withJSONObject: ["schema_version": 1, "reports": items],
+        let data = try JSONSafe.data(["schema_version": 1, "reports": items],
                                               options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"
     }

@@ -109,7 +109,8 @@ public struct SweepSpec: Sendable {
         if method == .grid {
             let total = groups.reduce(1.0) { $0 * Double($1.first?.gridValues.count ?? 1) }
             guard total <= 10_000_000 else {
-                throw axesNode.error("the grid has \(Int(total)) points", allowed: "at most 10000000 (sample with method: random or latin_hypercube)")
+                // The count may exceed Int (a product of large axes): written as a number, never converted.
+                throw axesNode.error("the grid has \(String(format: "%.4g", total)) points", allowed: "at most 10000000 (sample with method: random or latin_hypercube)")
             }
         }
         return spec

@@ -139,4 +139,48 @@ import Testing
         #expect(!plain.contains("cache_bytes") && !plain.contains("gemm_half_rows") && !plain.contains("gemm_phases")
                 && !plain.contains("scan_decode") && !plain.contains("gemv"))
     }
+
+    /// Rates and capacities below 1 (FLOP/s, bytes/s, bytes) are refused: a subnormal one made durations overflow to
+    /// infinity, and `run` then failed writing report.json (issue 10, reliability item 3).
+    @Test(arguments: [
+        ("peak_flops: {fp32: 1.0e11, bf16: 2.0e11}", "peak_flops: {fp32: 5.0e-324}", "peak_flops.fp32"),
+        ("memory: {capacity_bytes: 1.0e9, bandwidth_bytes_per_s: 1.0e10}", "memory: {capacity_bytes: 1.0e9, bandwidth_bytes_per_s: 0.5}", "memory.bandwidth_bytes_per_s"),
+        ("memory: {capacity_bytes: 1.0e9, bandwidth_bytes_per_s: 1.0e10}", "memory: {capacity_bytes: 1.0e-300, bandwidth_bytes_per_s: 1.0e10}", "memory.capacity_bytes"),
+        ("links: [{name: pcie, bandwidth_bytes_per_s: 3.2e10, latency_s: 5.0e-6}]", "links: [{name: pcie, bandwidth_bytes_per_s: 1.0e-310}]", "bandwidth_bytes_per_s"),
+    ])
+    func ratesBelowOneAreRefused(_ c: (String, String, String)) throws {
+        let good = HardwareProfileTests.profileYAML()
+        #expect(throws: Never.self) { try HardwareProfileLoader.decode(text: good, file: "p.yaml") }
+        let bad = good.replacingOccurrences(of: c.0, with: c.1)
+        #expect(bad != good)
+        do {
+            _ = try HardwareProfileLoader.decode(text: bad, file: "p.yaml")
+            Issue.record("\(c.2) below 1 was accepted")
+        } catch let e as InputError {
+            #expect(e.description.contains(c.2) && e.description.contains("from 1 to 1e30"), "\(e.description)")
+        }
+    }
+
+    @Test func attentionShareBounds() throws {
+        func scenario(_ share: String) -> String {
+            """
+            schema_version: 1
+            name: s
+            hardware: generic-cpu
+            workload: {phase: prefill, batch: 1, seq_len: 16, dtype: fp32}
+            model:
+              d_model: 64
+              blocks:
+                h:
+                  mixer: {type: hybrid, layout: parallel, placement: {type: separate_lanes, attention_share: \(share)},
+                          attention: {heads: 2, head_dim: 32}, ssm: {variant: mamba1, d_state: 16}}
+              layers: [h]
+            """
+        }
+        #expect(throws: Never.self) { try ScenarioLoader.decode(text: scenario("0.001")) }
+        #expect(throws: Never.self) { try ScenarioLoader.decode(text: scenario("0.999")) }
+        for bad in ["1e-320", "0.0005", "0.9995", "0", "1"] {
+            #expect(throws: InputError.self, "attention_share \(bad)") { try ScenarioLoader.decode(text: scenario(bad)) }
+        }
+    }
 }

@@ -60,7 +60,7 @@ public enum HardwareProfileLoader {
         var peak: [DType: Double] = [:]
         for (key, value) in flopsMap.entries {
             guard let dtype = DType(rawValue: key) else { continue }
-            peak[dtype] = try value.positiveDouble(allowed: "FLOP/s greater than 0")
+            peak[dtype] = try value.double(in: 1...1e30, allowed: "FLOP/s from 1 to 1e30")
         }
         guard !peak.isEmpty else { throw flopsNode.error("no dtype has a peak", allowed: DType.allCases.map(\.rawValue).joined(separator: ", ")) }
 
@@ -96,6 +96,7 @@ public enum HardwareProfileLoader {
             case let .choice(choices): value = .text(try valueNode.choice(choices))
             case let .count(range): value = .count(try valueNode.int(in: range, allowed: key.allowed))
             case .positive: value = .number(try valueNode.positiveDouble(allowed: key.allowed))
+            case .rate: value = .number(try valueNode.double(in: 1...1e30, allowed: key.allowed))
             case .seconds: value = .number(try valueNode.double(in: 0...1, allowed: key.allowed))
             }
             key.set(&profile, value)
@@ -134,12 +135,12 @@ public enum HardwareProfileLoader {
                 let l = try item.mapping(allowed: ProfileKeys.linkKeys)
                 let topologies = Link.Topology.allCases.map(\.rawValue)
                 let topology = Link.Topology(rawValue: try l["topology"]?.choice(topologies) ?? "switch") ?? .switched
-                let perPeer = try l["per_peer_bandwidth_bytes_per_s"]?.positiveDouble()
+                let perPeer = try l["per_peer_bandwidth_bytes_per_s"]?.double(in: 1...1e30, allowed: "bytes/s from 1 to 1e30")
                 if perPeer != nil, topology == .switched, let node = l["per_peer_bandwidth_bytes_per_s"] {
                     throw node.error("a switched link reaches every peer at its whole bandwidth", allowed: "topology: fully_connected, or no per_peer_bandwidth_bytes_per_s")
                 }
                 links.append(Link(name: try l.required("name").string(),
-                                  bandwidthBytesPerSecond: try l.required("bandwidth_bytes_per_s").positiveDouble(),
+                                  bandwidthBytesPerSecond: try l.required("bandwidth_bytes_per_s").double(in: 1...1e30, allowed: "bytes/s from 1 to 1e30"),
                                   latencySeconds: try l["latency_s"]?.double(in: 0...1, allowed: "seconds from 0 to 1") ?? 0,
                                   topology: topology, perPeerBandwidthBytesPerSecond: perPeer))
             }

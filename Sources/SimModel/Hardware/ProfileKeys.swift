@@ -16,6 +16,9 @@ public struct ProfileKey: Sendable {
         case count(ClosedRange<Int>)
         /// A number greater than 0.
         case positive
+        /// A rate or capacity (FLOP/s, bytes/s, bytes): at least 1 and finite, so no duration a profile yields can
+        /// overflow to infinity.
+        case rate
         /// Seconds from 0 to 1.
         case seconds
     }
@@ -34,6 +37,7 @@ public struct ProfileKey: Sendable {
         case let .choice(c): return c.joined(separator: ", ")
         case let .count(r): return "a whole number from \(r.lowerBound) to \(r.upperBound)"
         case .positive: return "a number greater than 0"
+        case .rate: return "a number from 1 to 1e30"
         case .seconds: return "seconds from 0 to 1"
         }
     }
@@ -60,18 +64,18 @@ public enum ProfileKeys {
         ProfileKey(path: "devices_per_node", summary: "devices of this kind in one node", domain: .count(1...4096), required: false,
                    get: { .count($0.devicesPerNode) }, set: { p, v in if case let .count(n) = v { p.devicesPerNode = n } }),
         ProfileKey(path: "vector_flops", summary: "FLOP/s of the non-matrix units (scan, conv, elementwise, routers)",
-                   domain: .positive, required: false,
+                   domain: .rate, required: false,
                    get: { .number($0.vectorFlops) }, set: { p, v in if case let .number(x) = v { p.vectorFlops = x } }),
-        ProfileKey(path: "memory.capacity_bytes", summary: "memory as the device reports it, bytes", domain: .positive, required: true,
+        ProfileKey(path: "memory.capacity_bytes", summary: "memory as the device reports it, bytes", domain: .rate, required: true,
                    get: { .number($0.memoryCapacityBytes) }, set: { p, v in if case let .number(x) = v { p.memoryCapacityBytes = x } }),
-        ProfileKey(path: "memory.bandwidth_bytes_per_s", summary: "memory bandwidth, bytes/s", domain: .positive, required: true,
+        ProfileKey(path: "memory.bandwidth_bytes_per_s", summary: "memory bandwidth, bytes/s", domain: .rate, required: true,
                    get: { .number($0.memoryBandwidthBytesPerSecond) },
                    set: { p, v in if case let .number(x) = v { p.memoryBandwidthBytesPerSecond = x } }),
         ProfileKey(path: "memory.cache_bytes", summary: "last-level cache, bytes: data a step keeps that fits is read from it (with cache_bandwidth_bytes_per_s)",
-                   domain: .positive, required: false, get: { $0.cacheBytes.map(ProfileValue.number) },
+                   domain: .rate, required: false, get: { $0.cacheBytes.map(ProfileValue.number) },
                    set: { p, v in if case let .number(x) = v { p.cacheBytes = x } }),
         ProfileKey(path: "memory.cache_bandwidth_bytes_per_s", summary: "bandwidth of data resident in the last-level cache, all units at once, bytes/s",
-                   domain: .positive, required: false, get: { $0.cacheBandwidthBytesPerSecond.map(ProfileValue.number) },
+                   domain: .rate, required: false, get: { $0.cacheBandwidthBytesPerSecond.map(ProfileValue.number) },
                    set: { p, v in if case let .number(x) = v { p.cacheBandwidthBytesPerSecond = x } }),
         ProfileKey(path: "launch_overhead_s", summary: "fixed cost of one kernel launch (or CPU dispatch)", domain: .seconds, required: false,
                    get: { .number($0.launchOverheadSeconds) }, set: { p, v in if case let .number(x) = v { p.launchOverheadSeconds = x } }),

@@ -303,9 +303,10 @@ public enum ScenarioLoader {
         let map = try node.mapping(allowed: ["type", "attention_share"])
         switch try map.required("type", allowed: allowed).choice(["same_lane", "separate_lanes", "separate_devices"]) {
         case "separate_lanes":
-            let share = try map["attention_share"]?.double(in: 0...1, allowed: "a fraction strictly between 0 and 1") ?? 0.5
-            guard share > 0, share < 1 else {
-                throw try map.required("attention_share").error("\(share) leaves a branch with no compute units", allowed: "a fraction strictly between 0 and 1")
+            let share = try map["attention_share"]?.double(in: 0...1, allowed: "a fraction from 0.001 to 0.999") ?? 0.5
+            guard share >= 0.001, share <= 0.999 else {
+                // 0 or 1 leaves a branch no compute units; a share under 0.1 % makes its branch's times overflow.
+                throw try map.required("attention_share").error("\(share) leaves a branch (almost) no compute units", allowed: "a fraction from 0.001 to 0.999")
             }
             return .separateLanes(attentionShare: share)
         case "same_lane":
