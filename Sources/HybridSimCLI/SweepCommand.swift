@@ -73,6 +73,9 @@ struct SweepCommand: ParsableCommand {
         print(String(format: "%d points (%d evaluated, %d kept from before, %d invalid) in %.2f s, %.0f points/s; wrote %@/sweep.csv%@",
                      summary.points, summary.evaluated, summary.resumed, summary.invalid, summary.seconds, rate, out,
                      summary.invalid > 0 ? " and invalid.csv" : ""))
+        if summary.points > 0 && summary.invalid >= summary.points {
+            throw CLIError("\(file): every one of the \(summary.points) points is an invalid scenario (a misspelt axis key, or values out of range); the reasons are in \((out as NSString).appendingPathComponent("invalid.csv"))", exitCode: 2)
+        }
     }
 }
 

@@ -77,7 +77,12 @@ public struct SweepSpec: Sendable {
         var seen = Set<String>()
         for item in try axesNode.list() {
             var group: [Axis] = []
-            if let zipNode = try item.mapping(allowed: ["key", "values", "range", "zip"])["zip"] {
+            let entry = try item.mapping(allowed: ["key", "values", "range", "zip"])
+            if let zipNode = entry["zip"] {
+                // A sibling key beside zip was silently dropped: an axis lost without a word.
+                if let sibling = ["key", "values", "range"].first(where: { entry[$0] != nil }), let node = entry[sibling] {
+                    throw node.error("`\(sibling)` beside `zip`", allowed: "the axes that move together inside zip: [...], or a separate axis item")
+                }
                 for member in try zipNode.list() { group.append(try axis(member)) }
                 guard !group.isEmpty else { throw zipNode.error("an empty zip", allowed: "two or more axes with value lists of equal length") }
                 let lengths = Set(group.map { $0.gridValues.count })

@@ -80,9 +80,11 @@ struct SweepCLITests {
             #expect(r.stderr.hasPrefix("error: "), "\(arguments)")
             #expect(!FileManager.default.fileExists(atPath: ws.path("x")), "\(arguments) wrote output")
         }
-        // A key path through a value is an invalid point for every point: reported, not fatal.
+        // A key path through a value makes every point invalid: status 2 (issue 10: it used to exit 0), with
+        // invalid.csv written and named, each point's reason in it.
         let r = try ws.run(["sweep", badKey, "--out", "k"])
-        #expect(r.status == 0)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("every one of the") && r.stderr.contains("invalid.csv"))
         #expect(try String(contentsOfFile: ws.path("k/invalid.csv"), encoding: .utf8).contains("workload.seq_len.x"))
     }
 }

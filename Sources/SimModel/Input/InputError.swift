@@ -19,9 +19,15 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
     public init(file: String, line: Int? = nil, keyPath: String, problem: String, allowed: String? = nil) {
         self.file = file
         self.line = line
-        self.keyPath = keyPath
-        self.problem = problem
-        self.allowed = allowed
+        self.keyPath = Self.capped(keyPath, 200)
+        self.problem = Self.capped(problem, 400)
+        self.allowed = allowed.map { Self.capped($0, 400) }
+    }
+
+    /// A message part at most `limit` characters: a value echoed from the input can be megabytes long.
+    static func capped(_ text: String, _ limit: Int) -> String {
+        guard text.count > limit else { return text }
+        return String(text.prefix(limit)) + "… (\(text.count) characters)"
     }
 
     public var description: String {

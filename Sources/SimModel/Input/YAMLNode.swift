@@ -25,6 +25,8 @@ public struct YAMLNode {
             return YAMLNode(node: root, file: file)
         } catch let error as InputError {
             throw error
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            throw duplicateKeyError(text, keys: duplicates, first: context.mark, file: file)
         } catch let error as YamlError {
             throw InputError(file: file, line: Self.line(of: error), keyPath: "", problem: "malformed YAML: \(Self.summary(of: error))")
         } catch {
@@ -41,9 +43,69 @@ public struct YAMLNode {
             throw InputError(file: path, keyPath: "", problem: "the file cannot be read")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw InputError(file: path, keyPath: "", problem: "the file is not UTF-8 text")
+            let (line, byte) = firstInvalidUTF8(data)
+            throw InputError(file: path, line: line, keyPath: "", problem: "the file is not UTF-8 text: byte \(byte) (line \(line)) starts an invalid sequence",
+                             allowed: "UTF-8 text")
         }
         return try parse(text, file: path)
+    }
+
+    /// The line and byte offset (0-based) of the first byte that is not valid UTF-8.
+    static func firstInvalidUTF8(_ data: Data) -> (line: Int, byte: Int) {
+        var line = 1, index = 0
+        let bytes = [UInt8](data)
+        while index < bytes.count {
+            let b = bytes[index]
+            let length = b < 0x80 ? 1 : (b >> 5 == 0b110 ? 2 : (b >> 4 == 0b1110 ? 3 : (b >> 3 == 0b11110 ? 4 : 0)))
+            guard length > 0, index + length <= bytes.count,
+                  (1..<length).allSatisfy({ bytes[index + $0] >> 6 == 0b10 }),
+                  String(bytes: bytes[index..<(index + length)], encoding: .utf8) != nil else { return (line, index) }
+            if b == 0x0A { line += 1 }
+            index += length
+        }
+        return (line, index)
+    }
+
+    /// A duplicated key, located: Yams names the keys and the first one's position; the second is found in the text
+    /// (the next line at the first's indentation before the mapping ends), with the key path of the mapping.
+    static func duplicateKeyError(_ text: String, keys: [String], first: Mark, file: String) -> InputError {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let key = keys.first ?? "?"
+        func indent(_ s: String) -> Int { s.prefix { $0 == " " }.count }
+        func meaningful(_ s: String) -> Bool {
+            let t = s.trimmingCharacters(in: .whitespaces)
+            return !t.isEmpty && !t.hasPrefix("#")
+        }
+        let firstLine = first.line, column = max(0, first.column - 1)
+        var duplicateLine: Int? = nil
+        if firstLine >= 1, firstLine <= lines.count {
+            var i = firstLine
+            while i < lines.count {
+                let l = lines[i]
+                if meaningful(l) {
+                    if indent(l) < column { break }
+                    if indent(l) == column && l.dropFirst(column).hasPrefix(key + ":") { duplicateLine = i + 1; break }
+                }
+                i += 1
+            }
+        }
+        // The enclosing keys: lines above the first with less indentation, each closer to the root.
+        var path: [String] = []
+        if firstLine >= 1, firstLine <= lines.count {
+            var level = column
+            var i = firstLine - 2
+            while i >= 0 && level > 0 {
+                let l = lines[i]
+                if meaningful(l), indent(l) < level, let colon = l.firstIndex(of: ":") {
+                    path.insert(l[l.startIndex..<colon].trimmingCharacters(in: .whitespaces), at: 0)
+                    level = indent(l)
+                }
+                i -= 1
+            }
+        }
+        let shown = keys.map { "`\($0.prefix(60))`" }.joined(separator: ", ")
+        return InputError(file: file, line: duplicateLine ?? (firstLine > 0 ? firstLine : nil), keyPath: (path + [String(key.prefix(60))]).joined(separator: "."),
+                          problem: "the key \(shown) appears twice in one mapping (first at line \(firstLine))", allowed: "each key once")
     }
 
     private static func line(of error: YamlError) -> Int? {
