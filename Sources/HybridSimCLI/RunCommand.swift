@@ -75,7 +75,9 @@ struct RunCommand: ParsableCommand {
             throw CLIError("two scenarios share a name (\(names.joined(separator: ", "))); give each a distinct `name:` to write them to one folder", exitCode: 2)
         }
 
-        let reportOptions = AnalyticEngine.Options(layerRows: true, spans: true)
+        // Per-layer rows and per-op spans only when something shows or writes them: with --no-write and the summary
+        // table, a 65,536-layer scenario built millions of spans for files that were then discarded (issue 10, item 5).
+        let reportOptions = AnalyticEngine.Options(layerRows: !noWrite || layers || format == .json, spans: !noWrite || format == .json)
         let analytic = AnalyticEngine(options: reportOptions)
         let event = EventEngine(options: .init(steps: steps, seed: seed, traceSteps: min(traceSteps, steps), report: reportOptions))
         var runs: [(scenario: Scenario, analytic: Report?, event: EventEngine.Result?)] = []
@@ -109,7 +111,9 @@ struct RunCommand: ParsableCommand {
                 files.append((path(dir, "timeline.json"), try EventExport.timelineJSON(eventRuns)))
             }
         }
-        if let out {
+        if noWrite {
+            // Nothing is written: no file contents are built.
+        } else if let out {
             try outputs(out, runs)
         } else {
             for run in runs { try outputs(path("results", run.scenario.name), [run]) }

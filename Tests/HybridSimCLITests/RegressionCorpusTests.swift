@@ -23,6 +23,7 @@ struct RegressionCorpusTests {
         Case(file: "inf-json.yaml", arguments: ["run", "--no-write"], status: 2, message: "hardware.peak_flops.fp32"),
         Case(file: "attention-share-subnormal.yaml", arguments: ["run", "--no-write"], status: 2, message: "attention_share"),
         Case(file: "moe-zipf-100k-experts-hang.yaml", arguments: ["run", "--no-write"], status: 0, message: nil),
+        Case(file: "layers-65536-memory.yaml", arguments: ["run", "--no-write"], status: 0, message: nil),
         Case(file: "duplicate-key.yaml", arguments: ["check"], status: 2, message: "duplicate-key.yaml:7: at `model.d_model`: the key `d_model` appears twice"),
         Case(file: "not-utf8.yaml", arguments: ["check"], status: 2, message: "not-utf8.yaml:2: the file is not UTF-8 text: byte 35"),
         Case(file: "zip-with-key.yaml", arguments: ["sweep", "--out", "o"], status: 2, message: "`key` beside `zip`"),
