@@ -58,3 +58,18 @@ public struct CLIError: Error, CustomStringConvertible {
         self.exitCode = exitCode
     }
 }
+
+/// The one check of an output-folder flag, before any work: not empty (that wrote into the current folder), and
+/// not an existing file (that failed with a Foundation error after the work was done).
+enum OutputFolder {
+    static func check(_ out: String?, flag: String = "--out") throws {
+        guard let out else { return }
+        guard !out.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("\(flag) is empty; allowed: a folder path (it is created when missing).")
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ValidationError("\(flag) \(out) is a file; allowed: a folder path (it is created when missing).")
+        }
+    }
+}

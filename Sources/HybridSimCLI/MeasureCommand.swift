@@ -26,19 +26,20 @@ struct MeasureCommand: ParsableCommand {
     @Option(help: "A hardware profile file to use instead of each scenario's own (e.g. one `calibrate` wrote).")
     var profile: String?
 
-    @Option(help: "Steps to run (decode steps or batches).")
+    @Option(parsing: .unconditional, help: "Steps to run (decode steps or batches).")
     var steps: Int = 1
 
-    @Option(help: "Seed for the draws (default: the scenario's).")
+    @Option(parsing: .unconditional, help: "Seed for the draws (default: the scenario's).")
     var seed: UInt64?
 
-    @Option(help: "Unmeasured runs of each step first.")
+    @Option(parsing: .unconditional, help: "Unmeasured runs of each step first.")
     var warmup: Int = 1
 
-    @Option(help: "Measured runs of each step; the median run is reported.")
+    @Option(parsing: .unconditional, help: "Measured runs of each step; the median run is reported.")
     var repeats: Int = 3
 
     func validate() throws {
+        try OutputFolder.check(out)
         guard (1...10_000).contains(steps) else { throw ValidationError("--steps \(steps) is out of range; allowed: 1 to 10000.") }
         guard (0...100).contains(warmup) else { throw ValidationError("--warmup \(warmup) is out of range; allowed: 0 to 100.") }
         guard (1...101).contains(repeats) else { throw ValidationError("--repeats \(repeats) is out of range; allowed: 1 to 101.") }

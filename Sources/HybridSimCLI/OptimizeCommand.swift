@@ -35,6 +35,7 @@ struct OptimizeCommand: ParsableCommand {
     var out: String?
 
     func validate() throws {
+        try OutputFolder.check(out)
         guard (minimize == nil) != (maximize == nil) else { throw ValidationError("give exactly one of --minimize METRIC and --maximize METRIC.") }
     }
 
@@ -81,6 +82,7 @@ struct OptimizeCommand: ParsableCommand {
             files.append(((dir as NSString).appendingPathComponent("optimum.csv"), CSVTable(header: header, rows: [best.values + best.row]).text))
         } else {
             print("no evaluated point satisfies the constraints (\(outcome.evaluations) points evaluated)")
+            // (said again on stderr by the error below, with the file)
         }
         if let (x, y) = paretoPair {
             let front = Optimizer.paretoFront(outcome.evaluated, x: x, y: y)
@@ -89,6 +91,8 @@ struct OptimizeCommand: ParsableCommand {
         }
         do { for (path, text) in files { try AtomicFile.write(text, to: path) } } catch { throw CLIError("\(error)", exitCode: 1) }
         if !files.isEmpty { print("wrote \(files.map { ($0.0 as NSString).lastPathComponent }.joined(separator: ", ")) to \(dir)") }
-        if outcome.best == nil { throw ExitCode(1) }
+        if outcome.best == nil {
+            throw CLIError("\(file): no evaluated point satisfies the constraints (\(outcome.evaluations) points evaluated); loosen --subject-to", exitCode: 1)
+        }
     }
 }

@@ -46,16 +46,17 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Write nothing; print only.")
     var noWrite = false
 
-    @Option(help: "Steps to run: decode steps (the context grows one token a step) or batches (1 to \(EventEngine.maximumSteps)).")
+    @Option(parsing: .unconditional, help: "Steps to run: decode steps (the context grows one token a step) or batches (1 to \(EventEngine.maximumSteps)).")
     var steps: Int = 1
 
-    @Option(help: "Seed for the event engine's draws (default: the scenario's `seed`).")
+    @Option(parsing: .unconditional, help: "Seed for the event engine's draws (default: the scenario's `seed`).")
     var seed: UInt64?
 
-    @Option(help: "How many of the event engine's steps go into timeline.json.")
+    @Option(parsing: .unconditional, help: "How many of the event engine's steps go into timeline.json.")
     var traceSteps: Int = 1
 
     func validate() throws {
+        try OutputFolder.check(out)
         guard (1...EventEngine.maximumSteps).contains(steps) else {
             throw ValidationError("--steps \(steps) is out of range; allowed: 1 to \(EventEngine.maximumSteps).")
         }
@@ -137,7 +138,9 @@ struct RunCommand: ParsableCommand {
             print(try ReportExport.json(reports, scenarios: reportScenarios), terminator: "")
         }
         if !noWrite {
-            do { try AtomicFile.writeAll(files) } catch { throw CLIError("\(error)", exitCode: 1) }
+            do { try AtomicFile.writeAll(files) } catch let e as AtomicFile.Obstacle {
+                throw CLIError(e.description, exitCode: 2)
+            } catch { throw CLIError("\(error)", exitCode: 1) }
             if format == .table {
                 let folders = Array(Set(files.map { ($0.path as NSString).deletingLastPathComponent })).sorted()
                 let names = Array(Set(files.map { ($0.path as NSString).lastPathComponent })).sorted()

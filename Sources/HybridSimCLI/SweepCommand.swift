@@ -26,19 +26,20 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Engine: analytic or event.")
     var engine: String = "analytic"
 
-    @Option(help: "Parallel jobs (default: the number of cores).")
+    @Option(parsing: .unconditional, help: "Parallel jobs (default: the number of cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Steps per point (decode steps or batches).")
+    @Option(parsing: .unconditional, help: "Steps per point (decode steps or batches).")
     var steps: Int = 1
 
     @Flag(help: "Keep the rows already in DIR/sweep.csv and evaluate only the rest.")
     var resume = false
 
-    @Option(help: "Evaluate shard K of N (K from 0 to N-1), e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.")
+    @Option(parsing: .unconditional, help: "Evaluate shard K of N (K from 0 to N-1), e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.")
     var shard: String?
 
     func validate() throws {
+        try OutputFolder.check(out)
         guard ["analytic", "event"].contains(engine) else { throw ValidationError("--engine \(engine) is not known; allowed: analytic, event.") }
         guard (1...1024).contains(jobs) else { throw ValidationError("--jobs \(jobs) is out of range; allowed: 1 to 1024.") }
         guard (1...100_000).contains(steps) else { throw ValidationError("--steps \(steps) is out of range; allowed: 1 to 100000.") }

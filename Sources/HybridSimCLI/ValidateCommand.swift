@@ -26,10 +26,11 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Output folder for validation.csv.")
     var out: String = "results/validation"
 
-    @Option(help: "Independent measured passes per scenario (2 to 10).")
+    @Option(parsing: .unconditional, help: "Independent measured passes per scenario (2 to 10).")
     var passes: Int = 3
 
     func validate() throws {
+        try OutputFolder.check(out)
         guard (2...10).contains(passes) else { throw ValidationError("--passes must be 2 to 10 (got \(passes))") }
     }
 

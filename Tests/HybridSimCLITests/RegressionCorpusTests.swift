@@ -71,4 +71,46 @@ struct RegressionCorpusTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { $0.hasSuffix(".yaml") }
         #expect(Set(files) == Set(Self.cases.map(\.file)))
     }
+
+    /// Command lines of issue 10 (items 13-15): negative numbers to numeric flags, --out at a file or empty, a folder in
+    /// the way of one output file, an unsatisfiable constraint.
+    @Test("hostile command lines: a clear message on stderr, the right status, nothing written")
+    func commandLines() throws {
+        let ws = try Workspace("corpus-cli")
+        let scenario = try ws.write("s.yaml", """
+            name: s
+            hardware: nvidia-h100-sxm
+            workload: {phase: prefill, batch: 1, seq_len: 64, dtype: bf16}
+            model:
+              d_model: 128
+              blocks: {a: {mixer: {type: attention, heads: 2, head_dim: 64}}}
+              layers: [a]
+            sweep:
+              axes:
+                - {key: workload.batch, values: [1, 2]}
+            """)
+        try ws.write("afile", "x")
+        let cases: [([String], String)] = [
+            (["run", scenario, "--steps", "-3", "--no-write"], "--steps -3 is out of range"),
+            (["sweep", scenario, "--jobs", "-2", "--out", "x"], "--jobs -2 is out of range"),
+            (["sweep", scenario, "--shard", "-1/2", "--out", "x"], "--shard -1/2"),
+            (["run", scenario, "--out", ws.path("afile")], "is a file"),
+            (["run", scenario, "--out", ""], "--out is empty"),
+            (["sweep", scenario, "--out", ws.path("afile")], "is a file"),
+        ]
+        for (arguments, message) in cases {
+            let r = try ws.run(arguments)
+            #expect(r.exitedNormally && r.status == 2, "\(arguments): status \(r.status)")
+            #expect(r.stderr.contains(message), "\(arguments): \(r.stderr.prefix(300))")
+        }
+        #expect(ws.listing() == ["afile", "s.yaml"], "nothing written by a refused command line")
+        // A folder where report.json should go: refused before any of the run's files is written.
+        try FileManager.default.createDirectory(atPath: ws.path("o/report.json"), withIntermediateDirectories: true)
+        let blocked = try ws.run(["run", scenario, "--out", "o"])
+        #expect(blocked.status == 2 && blocked.stderr.contains("a folder is in the way"))
+        #expect(!ws.exists("o/summary.csv") && !ws.exists("o/layers.csv"), "no partial set")
+        // No point meets the constraint: the reason on stderr with the file, status 1.
+        let none = try ws.run(["optimize", scenario, "--minimize", "latency_s", "--subject-to", "mfu>=2", "--out", "opt"])
+        #expect(none.status == 1 && none.stderr.contains("s.yaml: no evaluated point satisfies the constraints"))
+    }
 }

@@ -181,15 +181,15 @@ struct RunEndToEndTests {
         #expect(fields[header.firstIndex(of: "steps") ?? 0] == "1")
     }
 
-    @Test("--out cannot be written: exit 1, a message naming the path, no crash")
+    @Test("--out at a file: exit 2 before any work, a message naming the path, no crash")
     func unwritableOut() throws {
         let ws = try Workspace()
         try ws.write("s.yaml", Scenarios.small())
         try ws.write("blocker", "a file, not a folder\n")
         let result = try ws.run(["run", "s.yaml", "--out", "blocker"])
         #expect(result.exitedNormally)
-        #expect(result.status == 1)
-        #expect(result.stderr.contains("blocker"))
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("blocker is a file"))
         #expect(isOneParagraph(result.stderr))
         #expect(try ws.text("blocker") == "a file, not a folder\n")
     }
