@@ -141,6 +141,32 @@ public struct SweepRunner: @unchecked Sendable {
         }
     }
 
+    /// The file recording what produced a sweep folder.
+    public static let provenanceName = "sweep.provenance"
+
+    /// What produced this sweep: the scenario file's text with its sweep section (FNV-1a 64 of its bytes), the
+    /// engine, steps and shard.
+    func provenanceText() -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        let shard = options.shard.map { "\($0.index)/\($0.count)" } ?? "none"
+        return """
+            scenario_text_fnv1a64: \(String(hash, radix: 16))
+            engine: \(options.engine == .event ? "event" : "analytic")
+            steps: \(options.steps)
+            shard: \(shard)
+
+            """
+    }
+
+    /// Removes what an interrupted atomic write leaves (Foundation writes `.dat.nosync*` beside the target, then renames).
+    static func removeStrayTemporaries(in folder: String) {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".dat.nosync") {
+            try? fm.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+        }
+    }
+
     /// Runs the sweep into `out`; `progress(done, total, seconds)` is called from time to time.
     public func run(out: String, progress: @escaping @Sendable (Int, Int, Double) -> Void = { _, _, _ in }) throws -> Summary {
         let started = Date()
@@ -149,15 +175,37 @@ public struct SweepRunner: @unchecked Sendable {
         let sweepPath = (out as NSString).appendingPathComponent("sweep.csv")
         let invalidPath = (out as NSString).appendingPathComponent("invalid.csv")
 
+        // One sweep at a time into a folder: an exclusive lock on the folder itself, held for the run.
+        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+            throw SweepError(description: "\(out): cannot create the folder (\(error.localizedDescription))")
+        }
+        let lock = open(out, O_RDONLY | O_DIRECTORY)
+        guard lock >= 0 else { throw SweepError(description: "\(out): cannot open the folder to lock it") }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            throw SweepError(description: "\(out): another hybridsim sweep is writing into this folder; wait for it, or choose another --out")
+        }
+        defer { flock(lock, LOCK_UN) }
+        // Temporary files an atomic write left when the process was killed mid-checkpoint.
+        Self.removeStrayTemporaries(in: out)
+
+        // What produced the folder; --resume refuses a folder made by another scenario text or other options.
+        let provenancePath = (out as NSString).appendingPathComponent(Self.provenanceName)
+        let provenance = provenanceText()
         // Resume: keep the rows already written (the header must be this sweep's).
         var done: [Int: String] = [:]
         if options.resume, FileManager.default.fileExists(atPath: sweepPath) {
+            let recorded = (try? String(contentsOfFile: provenancePath, encoding: .utf8)) ?? ""
+            guard recorded == provenance else {
+                throw SweepError(description: "\(sweepPath) was made by \(recorded.isEmpty ? "an unknown sweep (no \(Self.provenanceName))" : "another scenario text or other options (see \(Self.provenanceName))"); --resume would mix its rows with this sweep's. Run without --resume, or choose another --out")
+            }
             let existing = Self.rowsByPoint(try String(contentsOfFile: sweepPath, encoding: .utf8))
             guard existing.header == CSVTable.line(header).trimmingCharacters(in: .newlines) else {
                 throw SweepError(description: "\(sweepPath): its columns are not this sweep's; remove it or choose another --out")
             }
             done = existing.rows
         }
+        try AtomicFile.write(provenance, to: provenancePath)
         let resumed = points.filter { done[$0.index] != nil }.count
         let pending = points.filter { done[$0.index] == nil }
 

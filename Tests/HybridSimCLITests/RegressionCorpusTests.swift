@@ -30,6 +30,22 @@ struct RegressionCorpusTests {
         Case(file: "sweep-axis-typo-exit0.yaml", arguments: ["sweep", "--out", "o"], status: 2, message: "every one of the 2 points is an invalid scenario"),
     ]
 
+    /// A small scenario sweeping the batch over `values`.
+    static func sweepScenario(_ values: String) -> String {
+        """
+        name: s
+        hardware: nvidia-h100-sxm
+        workload: {phase: prefill, batch: 1, seq_len: 64, dtype: bf16}
+        model:
+          d_model: 128
+          blocks: {a: {mixer: {type: attention, heads: 2, head_dim: 64}}}
+          layers: [a]
+        sweep:
+          axes:
+            - {key: workload.batch, values: [\(values)]}
+        """
+    }
+
     @Test(arguments: cases)
     func replay(_ c: Case) throws {
         let ws = try Workspace("corpus")
@@ -77,18 +93,7 @@ struct RegressionCorpusTests {
     @Test("hostile command lines: a clear message on stderr, the right status, nothing written")
     func commandLines() throws {
         let ws = try Workspace("corpus-cli")
-        let scenario = try ws.write("s.yaml", """
-            name: s
-            hardware: nvidia-h100-sxm
-            workload: {phase: prefill, batch: 1, seq_len: 64, dtype: bf16}
-            model:
-              d_model: 128
-              blocks: {a: {mixer: {type: attention, heads: 2, head_dim: 64}}}
-              layers: [a]
-            sweep:
-              axes:
-                - {key: workload.batch, values: [1, 2]}
-            """)
+        let scenario = try ws.write("s.yaml", Self.sweepScenario("1, 2"))
         try ws.write("afile", "x")
         let cases: [([String], String)] = [
             (["run", scenario, "--steps", "-3", "--no-write"], "--steps -3 is out of range"),
@@ -112,5 +117,34 @@ struct RegressionCorpusTests {
         // No point meets the constraint: the reason on stderr with the file, status 1.
         let none = try ws.run(["optimize", scenario, "--minimize", "latency_s", "--subject-to", "mfu>=2", "--out", "opt"])
         #expect(none.status == 1 && none.stderr.contains("s.yaml: no evaluated point satisfies the constraints"))
+    }
+
+    /// Sweep folders (issue 10, items 9, 16, 17): --resume refuses a folder another scenario made; a second sweep into
+    /// a folder another holds is refused; temporary files a killed checkpoint left are removed.
+    @Test("sweep folders: provenance checked on --resume, one writer at a time, stray temporaries removed")
+    func sweepFolders() throws {
+        let ws = try Workspace("corpus-sweep")
+        let first = try ws.write("a.yaml", Self.sweepScenario("1, 2, 4"))
+        #expect(try ws.run(["sweep", first, "--out", "s"]).status == 0)
+        #expect(try ws.text("s/sweep.provenance").contains("scenario_text_fnv1a64:"))
+        // The same scenario resumes; an edited one is refused, its rows kept apart.
+        let same = try ws.run(["sweep", first, "--out", "s", "--resume"])
+        #expect(same.status == 0 && same.stdout.contains("3 kept from before"))
+        let edited = try ws.write("b.yaml", Self.sweepScenario("8, 16"))
+        let refused = try ws.run(["sweep", edited, "--out", "s", "--resume"])
+        #expect(refused.status == 2 && refused.stderr.contains("another scenario text or other options"))
+        #expect(try ws.text("s/sweep.csv").split(separator: "\n").count == 4, "the folder is as the first sweep left it")
+        // A temporary file of an interrupted atomic write is removed by the next run into the folder.
+        try ws.write("s/.dat.nosyncDEAD.123456", "partial")
+        #expect(try ws.run(["sweep", first, "--out", "s", "--resume"]).status == 0)
+        #expect(!ws.exists("s/.dat.nosyncDEAD.123456"))
+        // While another process holds the folder's lock, a sweep into it is refused.
+        let fd = open(ws.path("s"), O_RDONLY | O_DIRECTORY)
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let blocked = try ws.run(["sweep", first, "--out", "s"])
+        #expect(blocked.status == 2 && blocked.stderr.contains("another hybridsim sweep is writing into this folder"))
+        flock(fd, LOCK_UN)
+        close(fd)
+        #expect(try ws.run(["sweep", first, "--out", "s"]).status == 0)
     }
 }

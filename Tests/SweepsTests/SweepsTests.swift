@@ -116,6 +116,8 @@ struct SweepRunTests {
         try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
         let lines = String(decoding: reference, as: UTF8.self).split(separator: "\n").prefix(11)
         try (lines.joined(separator: "\n") + "\n").write(toFile: partial + "/sweep.csv", atomically: true, encoding: .utf8)
+        // The killed run had written its provenance first, as every run does.
+        try FileManager.default.copyItem(atPath: one + "/" + SweepRunner.provenanceName, toPath: partial + "/" + SweepRunner.provenanceName)
         let resumed = try SweepRunner(file: file, options: .init(resume: true)).run(out: partial)
         #expect(resumed.resumed == 10)
         #expect(try Data(contentsOf: URL(fileURLWithPath: partial + "/sweep.csv")) == reference)
