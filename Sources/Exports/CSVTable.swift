@@ -19,6 +19,37 @@ public struct CSVTable: Sendable {
         return out
     }
 
+    /// Parses RFC 4180 records (quoted fields may hold commas, quotes and line breaks; CRLF ends a record too): the
+    /// reader of the CSV this module writes.
+    public static func records(_ text: String) -> [[String]] {
+        var records: [[String]] = []
+        var record: [String] = []
+        var field = String.UnicodeScalarView()
+        var inQuotes = false
+        var scalars = Array(text.unicodeScalars)[...]
+        while let c = scalars.popFirst() {
+            if inQuotes {
+                if c == "\"" {
+                    if scalars.first == "\"" { scalars.removeFirst(); field.append("\"") } else { inQuotes = false }
+                } else {
+                    field.append(c)
+                }
+                continue
+            }
+            switch c {
+            case "\"": inQuotes = true
+            case ",": record.append(String(field)); field = String.UnicodeScalarView()
+            case "\r" where scalars.first == "\n": continue
+            case "\n", "\r":
+                record.append(String(field)); field = String.UnicodeScalarView()
+                records.append(record); record = []
+            default: field.append(c)
+            }
+        }
+        if !field.isEmpty || !record.isEmpty { record.append(String(field)); records.append(record) }
+        return records
+    }
+
     public static func line(_ fields: [String]) -> String {
         fields.map(quote).joined(separator: ",") + "\n"
     }

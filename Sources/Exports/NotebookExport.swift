@@ -645,35 +645,8 @@ public enum NotebookExport {
         }
     }
 
-    /// RFC 4180 records (quoted fields may hold commas, quotes and line breaks; CRLF ends a record too).
-    static func parseCSV(_ text: String) -> [[String]] {
-        var records: [[String]] = []
-        var record: [String] = []
-        var field = String.UnicodeScalarView()
-        var inQuotes = false
-        var scalars = Array(text.unicodeScalars)[...]
-        while let c = scalars.popFirst() {
-            if inQuotes {
-                if c == "\"" {
-                    if scalars.first == "\"" { scalars.removeFirst(); field.append("\"") } else { inQuotes = false }
-                } else {
-                    field.append(c)
-                }
-                continue
-            }
-            switch c {
-            case "\"": inQuotes = true
-            case ",": record.append(String(field)); field = String.UnicodeScalarView()
-            case "\r" where scalars.first == "\n": continue
-            case "\n", "\r":
-                record.append(String(field)); field = String.UnicodeScalarView()
-                records.append(record); record = []
-            default: field.append(c)
-            }
-        }
-        if !field.isEmpty || !record.isEmpty { record.append(String(field)); records.append(record) }
-        return records
-    }
+    /// RFC 4180 records (``CSVTable/records(_:)``).
+    static func parseCSV(_ text: String) -> [[String]] { CSVTable.records(text) }
 }
 
 /// Cells in order, each with a stable id (`cell-<index>`), and the nbformat 4.5 JSON around them.

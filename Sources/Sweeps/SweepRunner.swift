@@ -265,8 +265,38 @@ public struct SweepRunner: @unchecked Sendable {
         return (header, rows)
     }
 
-    /// Joins shard outputs into one sweep.csv, identical to a single run's.
+    /// Joins shard outputs into one sweep.csv, identical to a single run's. The shards must be one sweep's: the
+    /// same provenance but for the shard, every shard K/N of the same N present once, every row with the header's
+    /// number of fields.
     public static func merge(directories: [String], out: String) throws -> Int {
+        var common: String? = nil
+        var shardsSeen: [Int: String] = [:]
+        var shardCount: Int? = nil
+        for dir in directories {
+            let path = (dir as NSString).appendingPathComponent(provenanceName)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw SweepError(description: "\(path): no such file (a shard folder written by `hybridsim sweep --shard K/N` has one)")
+            }
+            let lines = text.split(separator: "\n").map(String.init)
+            let shardLine = lines.first { $0.hasPrefix("shard: ") } ?? "shard: none"
+            let rest = lines.filter { !$0.hasPrefix("shard: ") }.joined(separator: "\n")
+            if let common, common != rest {
+                throw SweepError(description: "\(dir): a shard of another sweep (its scenario text, engine or steps differ from \(directories[0])'s)")
+            }
+            common = rest
+            let parts = shardLine.dropFirst("shard: ".count).split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2 else { throw SweepError(description: "\(dir): not a shard (run with --shard K/N)") }
+            if let n = shardCount, n != parts[1] { throw SweepError(description: "\(dir): shard \(parts[0])/\(parts[1]) among shards of \(n)") }
+            shardCount = parts[1]
+            if let other = shardsSeen[parts[0]] { throw SweepError(description: "\(dir) and \(other) are both shard \(parts[0])/\(parts[1])") }
+            shardsSeen[parts[0]] = dir
+        }
+        if let n = shardCount {
+            let missing = (0..<n).filter { shardsSeen[$0] == nil }
+            guard missing.isEmpty else {
+                throw SweepError(description: "shards \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) are missing: the merged sweep.csv would lack their points")
+            }
+        }
         var header: String? = nil
         var rows: [Int: String] = [:]
         var invalidHeader: String? = nil
@@ -278,6 +308,11 @@ public struct SweepRunner: @unchecked Sendable {
             }
             let shard = rowsByPoint(text)
             guard let first = shard.header else { throw SweepError(description: "\(path): empty") }
+            // Every record has the header's number of fields (a truncated row, from a killed copy, is refused).
+            let records = CSVTable.records(text)
+            if let width = records.first?.count, let bad = records.dropFirst().firstIndex(where: { $0.count != width }) {
+                throw SweepError(description: "\(path): record \(bad) has \(records[bad].count) fields where the header has \(width)")
+            }
             if let header, header != first { throw SweepError(description: "\(path): its columns differ from the first shard's; shards of one sweep must match") }
             header = first
             for (index, line) in shard.rows {

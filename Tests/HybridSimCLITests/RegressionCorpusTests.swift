@@ -147,4 +147,25 @@ struct RegressionCorpusTests {
         close(fd)
         #expect(try ws.run(["sweep", first, "--out", "s"]).status == 0)
     }
+
+    /// merge (issue 10 item 14, issue 11): shards of one sweep, all of them, whole rows.
+    @Test("merge refuses a missing shard, a shard of another sweep and a truncated row")
+    func mergeChecks() throws {
+        let ws = try Workspace("corpus-merge")
+        let file = try ws.write("a.yaml", Self.sweepScenario("1, 2, 4, 8"))
+        for k in 0..<3 { #expect(try ws.run(["sweep", file, "--shard", "\(k)/3", "--out", "s\(k)"]).status == 0) }
+        #expect(try ws.run(["merge", ws.path("s0"), ws.path("s1"), ws.path("s2"), "--out", "m"]).status == 0)
+        let missing = try ws.run(["merge", ws.path("s0"), ws.path("s2"), "--out", "m2"])
+        #expect(missing.status == 2 && missing.stderr.contains("shards 1/3 are missing"))
+        let other = try ws.write("b.yaml", Self.sweepScenario("16, 32"))
+        #expect(try ws.run(["sweep", other, "--shard", "1/3", "--out", "t1"]).status == 0)
+        let foreign = try ws.run(["merge", ws.path("s0"), ws.path("t1"), ws.path("s2"), "--out", "m3"])
+        #expect(foreign.status == 2 && foreign.stderr.contains("a shard of another sweep"))
+        // A row cut short (a copy killed halfway).
+        let text = try ws.text("s1/sweep.csv")
+        try ws.write("s1/sweep.csv", String(text.dropLast(12)) + "\n")
+        let truncated = try ws.run(["merge", ws.path("s0"), ws.path("s1"), ws.path("s2"), "--out", "m4"])
+        #expect(truncated.status == 2 && truncated.stderr.contains("fields where the header has"))
+        #expect(!ws.exists("m2") && !ws.exists("m3") && !ws.exists("m4"), "a refused merge writes nothing")
+    }
 }
