@@ -4,7 +4,7 @@ SWIFT ?= swift
 export OPENBLAS_NUM_THREADS = 1
 SCENARIO ?= scenarios/quickstart.yaml
 
-.PHONY: setup build quickstart test bench clean
+.PHONY: setup build quickstart test test-asan test-tsan bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,20 @@ test: setup
 	$(SWIFT) build --build-tests
 	HYBRIDSIM_PYTHON=$(CURDIR)/.venv-notebooks/bin/python $(SWIFT) test --skip-build
 	@bash scripts/notebooks.sh
+
+# Sanitizers (separate build folders): every suite under AddressSanitizer and LeakSanitizer (suppressions with
+# their reasons in .ci/lsan.supp); the concurrent parts (sweeps, the real executor and its worker pool, the
+# engines' determinism, the CLI end to end) under ThreadSanitizer.
+test-asan: setup
+	@bash scripts/notebooks.sh --venv-only
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build/asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp HYBRIDSIM_PYTHON=$(CURDIR)/.venv-notebooks/bin/python \
+		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build/asan
+
+test-tsan: setup
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan \
+		--filter 'SweepsTests|CalibrationTests|DeterminismTests|EventEngine|RegressionCorpusTests|SweepCLITests'
 
 # Benchmarks: the analytic engine; the event engine beside SimPy (installed from PyPI into .venv-bench);
 # the real kernels against this machine's measured FMA peak and bandwidth.

@@ -51,6 +51,10 @@ struct PlotCommand: ParsableCommand {
     var logY = false
 
     func run() throws {
+        // An empty file is refused before it is read (Foundation leaks the buffer of an empty file's read).
+        if let size = (try? FileManager.default.attributesOfItem(atPath: input))?[.size] as? NSNumber, size.intValue == 0 {
+            throw CLIError("\(input): the file is empty", exitCode: 2)
+        }
         guard let data = FileManager.default.contents(atPath: input), let text = String(data: data, encoding: .utf8) else {
             throw CLIError("\(input): no such file, or not UTF-8 text", exitCode: 2)
         }

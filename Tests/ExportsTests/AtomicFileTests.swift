@@ -73,7 +73,8 @@ struct AtomicFileTests {
         #expect(try Data(contentsOf: target) == Data(text.utf8))
         let empty = root.appendingPathComponent("empty.txt")
         try AtomicFile.write("", to: empty.path)
-        #expect(try Data(contentsOf: empty).isEmpty)
+        // Its size, not its bytes: Foundation leaks the buffer of an empty file's read (LeakSanitizer, make test-asan).
+        #expect((try fm.attributesOfItem(atPath: empty.path)[.size] as? NSNumber)?.intValue == 0)
     }
 
     @Test("write into a folder that is a regular file throws a WriteError naming the path")

@@ -39,6 +39,11 @@ public struct YAMLNode {
         guard FileManager.default.fileExists(atPath: path) else {
             throw InputError(file: path, keyPath: "", problem: "no such file")
         }
+        // An empty file is said so without reading it: Foundation's read of an empty file leaks its 4 KiB buffer
+        // (LeakSanitizer, swift-corelibs-foundation readBytesFromFile, Swift 6.3.1).
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue == 0 {
+            throw InputError(file: path, line: 1, keyPath: "", problem: "the document is empty", allowed: "a YAML mapping")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, keyPath: "", problem: "the file cannot be read")
         }
