@@ -76,15 +76,17 @@ let package = Package(
             dependencies: ["Kernels"],
             path: "Benchmarks/KernelBenchmark"
         ),
+        // Test helpers shared by the test targets (one `approx`).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SimMathTests", dependencies: ["SimMath"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SimModel", "SimEngines"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
         .testTarget(name: "PublishedTests", dependencies: ["Published", "SimModel"]),
-        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Kernels", "SimModel", "SimEngines", "SimMath"]),
-        .testTarget(name: "SimModelTests", dependencies: ["SimModel", "SimMath"]),
-        .testTarget(name: "SimEnginesTests", dependencies: ["SimEngines", "SimModel", "SimMath"]),
-        .testTarget(name: "ExportsTests", dependencies: ["Exports", "SimEngines", "SimModel"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Kernels", "SimModel", "SimEngines", "SimMath", "TestSupport"]),
+        .testTarget(name: "SimModelTests", dependencies: ["SimModel", "SimMath", "TestSupport"]),
+        .testTarget(name: "SimEnginesTests", dependencies: ["SimEngines", "SimModel", "SimMath", "TestSupport"]),
+        .testTarget(name: "ExportsTests", dependencies: ["Exports", "SimEngines", "SimModel", "TestSupport"]),
         .testTarget(name: "HybridSimCLITests", dependencies: ["HybridSimCLI", "SimModel"]),
     ]
 )

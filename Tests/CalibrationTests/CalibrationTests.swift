@@ -6,7 +6,8 @@ import SimEngines
 import SimMath
 import SimModel
 
-func approx(_ a: Double, _ b: Double, rel: Double) -> Bool { abs(a - b) <= rel * max(abs(a), abs(b)) }
+// `approx` comes from the shared TestSupport target, for every file of this target.
+@_exported import TestSupport
 
 let tinyCPUScenario = """
 schema_version: 1

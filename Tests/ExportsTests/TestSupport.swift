@@ -2,11 +2,8 @@ import Foundation
 import SimEngines
 import SimModel
 
-/// |a − b| ≤ rel · max(|a|, |b|), and exact equality for a == b (covers 0 == 0).
-func approx(_ a: Double, _ b: Double, rel: Double = 1e-9) -> Bool {
-    if a == b { return true }
-    return abs(a - b) <= rel * max(abs(a), abs(b))
-}
+// `approx` comes from the shared TestSupport target, for every file of this target.
+@_exported import TestSupport
 
 /// A strict RFC 4180 reader, independent of the code under test. It works on Unicode scalars, as a
 /// byte-oriented reader would (so "\r\n" is two characters, not Swift's single grapheme): quoted

@@ -6,11 +6,8 @@ import SimModel
 // Shared helpers for the SimEngines suites: inline scenario YAML, running the analytic engine,
 // relative comparisons and span sums.
 
-/// |a - b| <= rel * max(|a|, |b|); exact equality also passes (covers 0 == 0).
-func approx(_ a: Double, _ b: Double, rel: Double = 1e-9) -> Bool {
-    if a == b { return true }
-    return abs(a - b) <= rel * max(abs(a), abs(b))
-}
+// `approx` comes from the shared TestSupport target, for every file of this target.
+@_exported import TestSupport
 
 /// |a - b| / max(|a|, |b|), for messages.
 func relDiff(_ a: Double, _ b: Double) -> Double {

@@ -1,11 +1,8 @@
 import Foundation
 @testable import SimModel
 
-/// |a − b| ≤ rel · max(|a|, |b|), and exact equality for a == b (covers 0 == 0).
-func approx(_ a: Double, _ b: Double, rel: Double = 1e-9) -> Bool {
-    if a == b { return true }
-    return abs(a - b) <= rel * max(abs(a), abs(b))
-}
+// `approx` comes from the shared TestSupport target, for every file of this target.
+@_exported import TestSupport
 
 /// Relative difference |a − b| / |b|, for messages.
 func relativeDifference(_ a: Double, _ b: Double) -> Double { abs(a - b) / abs(b) }
