@@ -358,7 +358,7 @@ public struct Calibrator {
                                       efficiency: p[2], bandwidth: bandwidth, cacheBytes: cache?.bytes, cacheBandwidth: cache?.bandwidth)
                 + p[3] / (bandwidth * share * p[2])
             : 0
-        let sequential = sequentialPhases && rows.rounded(.up) > 1
+        let sequential = sequentialPhases && CostModel.isTiledGEMM(rows: rows)
         return overheads.seconds(share: share) + (sequential ? compute + memory : max(compute, memory))
     }
 
@@ -374,6 +374,11 @@ public struct Calibrator {
         if case let .gemm(m, _, _, _) = kind { return m }
         return 0
     }
+
+    /// The fitted parameters, in order, and their bounds (the fifth only for GEMMs with shapes of 2 to 63 rows).
+    static let parameterNames = ["peak", "half_size_flops", "memory", "half_size_bytes", "gemm_half_rows"]
+    static let lowerBounds = [1e-4, 0, 1e-3, 0, 1e-3]
+    static let upperBounds = [1, 1e13, 50, 1e10, 1e4]
 
     func fit(_ opClass: OpClass, _ samples: [Sample], overheads: Overheads, peak: Double, bandwidth: Double, cache: Cache? = nil,
              label: String? = nil) throws -> ClassFit {
@@ -396,27 +401,24 @@ public struct Calibrator {
         // (same parameter count: the held-out shapes play no part in the choice).
         var best: NonlinearLeastSquares.Result? = nil
         var bestSequential = false
+        // Starting points: compute- or memory-bound, small or large half sizes (the fifth parameter, when fitted, from 8).
+        let starts = [0.2, 0.7].flatMap { e in [0.5, 3.0].flatMap { m in [1e4, 1e7].flatMap { h in [1e3, 1e6].map { hb in [e, h, m, hb] } } } }
+        let count = fitsRows ? 5 : 4
         for sequential in fitsRows ? [false, true] : [false] {
-            for e in [0.2, 0.7] {
-                for m in [0.5, 3.0] {
-                    for h in [1e4, 1e7] {
-                        for hb in [1e3, 1e6] {
-                            guard let r = try? NonlinearLeastSquares.fit(
-                                x: x, y: y, weights: weights, initial: [e, h, m, hb] + (fitsRows ? [8] : []),
-                                lowerBounds: [1e-4, 0, 1e-3, 0] + (fitsRows ? [1e-3] : []), upperBounds: [1, 1e13, 50, 1e10] + (fitsRows ? [1e4] : []),
-                                maxIterations: 300,
-                                model: { x, p in
-                                    Self.predict(flops: x[0], bytes: x[1], share: x[2], overheads: overheads, peak: peak, bandwidth: bandwidth,
-                                                 persistentBytes: x[3], persistentHot: x[4] > 0, cache: cache, rows: x[5],
-                                                 sequentialPhases: sequential, p)
-                                }
-                            ) else { continue }
-                            if best == nil || (r.converged && !(best?.converged ?? false)) || (r.converged == best?.converged && r.chiSquared < (best?.chiSquared ?? .infinity)) {
-                                best = r
-                                bestSequential = sequential
-                            }
-                        }
+            for start in starts {
+                guard let r = try? NonlinearLeastSquares.fit(
+                    x: x, y: y, weights: weights, initial: start + (fitsRows ? [8] : []),
+                    lowerBounds: Array(Self.lowerBounds.prefix(count)), upperBounds: Array(Self.upperBounds.prefix(count)),
+                    maxIterations: 300,
+                    model: { x, p in
+                        Self.predict(flops: x[0], bytes: x[1], share: x[2], overheads: overheads, peak: peak, bandwidth: bandwidth,
+                                     persistentBytes: x[3], persistentHot: x[4] > 0, cache: cache, rows: x[5],
+                                     sequentialPhases: sequential, p)
                     }
+                ) else { continue }
+                if best == nil || (r.converged && !(best?.converged ?? false)) || (r.converged == best?.converged && r.chiSquared < (best?.chiSquared ?? .infinity)) {
+                    best = r
+                    bestSequential = sequential
                 }
             }
         }
@@ -424,8 +426,7 @@ public struct Calibrator {
             throw CalibrationError(description: "the \(label) fit could not start from any initial point")
         }
         var p = result.parameters
-        let names = ["peak", "half_size_flops", "memory", "half_size_bytes", "gemm_half_rows"]
-        let lower = [1e-4, 0, 1e-3, 0, 1e-3], upper = [1, 1e13, 50, 1e10, 1e4]
+        let names = Self.parameterNames, lower = Self.lowerBounds, upper = Self.upperBounds
         var warnings: [String] = []
         for i in p.indices {
             let se = i < result.standardErrors.count ? result.standardErrors[i] : .nan

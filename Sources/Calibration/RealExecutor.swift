@@ -76,9 +76,10 @@ public final class RealExecutor {
             }
             guard let workers, let runner else { break }
             let laneCores = Self.laneCores(graph, cores: cores)
-            for _ in 0..<options.warmupRuns { _ = try execute(graph, workers: workers, runner: runner, laneCores: laneCores) }
+            let prepared = Prepared(graph, runner: runner)
+            for _ in 0..<options.warmupRuns { _ = try execute(prepared, workers: workers, runner: runner, laneCores: laneCores) }
             var runs: [Measured] = []
-            for _ in 0..<options.repeats { runs.append(try execute(graph, workers: workers, runner: runner, laneCores: laneCores)) }
+            for _ in 0..<options.repeats { runs.append(try execute(prepared, workers: workers, runner: runner, laneCores: laneCores)) }
             runs.sort { $0.latency < $1.latency }
             let chosen = runs[runs.count / 2]
             let cost = s.costModel
@@ -149,15 +150,26 @@ public final class RealExecutor {
         return result
     }
 
-    func execute(_ graph: OpGraph, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> Measured {
-        var blocks = [graph.prologue]
-        blocks.reserveCapacity(graph.layers.count + 2)
-        for instance in graph.layers { blocks.append(graph.templates[instance.template]) }
-        blocks.append(graph.epilogue)
-        var cursor = 0
-        let offsets = blocks.map { OpRunner.persistentOffsets($0.ops.map(\.kind), poolCount: runner.poolCount, cursor: &cursor) }
-        let schedules = try execute(blocks, laneCount: graph.lanes.count, workers: workers, runner: runner, laneCores: laneCores,
-                                    persistentOffsets: offsets)
+    /// A graph laid out for runs, once per step (not per warm-up or repeat): its blocks in order (prologue,
+    /// layers, epilogue), which plan each shares (a layer's template), and every op's persistent offset.
+    struct Prepared {
+        var graph: OpGraph
+        var blocks: [BlockGraph]
+        var planKeys: [Int]
+        var offsets: [[Int?]]
+
+        init(_ graph: OpGraph, runner: OpRunner) {
+            self.graph = graph
+            blocks = [graph.prologue] + graph.layers.map { graph.templates[$0.template] } + [graph.epilogue]
+            planKeys = [-1] + graph.layers.map(\.template) + [-2]
+            var cursor = 0
+            offsets = blocks.map { OpRunner.persistentOffsets($0.ops.map(\.kind), poolCount: runner.poolCount, cursor: &cursor) }
+        }
+    }
+
+    func execute(_ prepared: Prepared, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]]) throws -> Measured {
+        let schedules = try execute(prepared.blocks, laneCount: prepared.graph.lanes.count, workers: workers, runner: runner,
+                                    laneCores: laneCores, persistentOffsets: prepared.offsets, planKeys: prepared.planKeys)
         guard let pro = schedules.first, let epi = schedules.last, schedules.count >= 2 else {
             throw RefusedError(description: "the real executor lost a block of the graph")
         }
@@ -178,8 +190,10 @@ public final class RealExecutor {
     /// block's last op starts the next block on the spot (no coordinator wakes between blocks or ops).
     /// Returns each block's measured schedule, its times relative to that block's first dispatch.
     /// `persistentOffsets[b][i]`: where op i of block b finds its persistent data in the runner's pool (nil: the arena).
+    /// Blocks with the same `planKeys` entry (a layer template's instances) share one ``BlockPlan``, made once.
     func execute(_ blocks: [BlockGraph], laneCount: Int, workers: LaneWorkers, runner: OpRunner, laneCores: [[Int]],
-                 persistentOffsets: [[Int?]]? = nil) throws -> [LayerSchedule] {
+                 persistentOffsets: [[Int?]]? = nil, planKeys: [Int]? = nil) throws -> [LayerSchedule] {
+        var plans: [Int: BlockPlan] = [:]
         var schedules: [LayerSchedule] = []
         schedules.reserveCapacity(blocks.count)
         var current = 0
@@ -236,11 +250,12 @@ public final class RealExecutor {
                 }
                 starts = [Double](repeating: .infinity, count: n)
                 ends = [Double](repeating: 0, count: n)
-                opLanes = b.ops.map { op in (0..<laneCount).filter { op.laneMask & (UInt64(1) << UInt64($0)) != 0 } }
-                for i in 0..<n where opLanes[i].isEmpty { opLanes[i] = [0] }
-                remaining = b.ops.map { op in op.dependencies.filter { $0 < op.index }.count }
-                children = [[Int]](repeating: [], count: n)
-                for op in b.ops { for d in op.dependencies where d < op.index { children[d].append(op.index) } }
+                let key = planKeys.map { current < $0.count ? $0[current] : current } ?? current
+                let plan = plans[key] ?? BlockPlan(b, laneCount: laneCount)
+                plans[key] = plan
+                opLanes = plan.opLanes
+                remaining = plan.dependencyCounts
+                children = plan.children
                 for l in 0..<laneCount { queues[l].removeAll(keepingCapacity: true); laneBusy[l] = false }
                 partsLeft = [Int](repeating: 0, count: n)
                 finished = 0
@@ -278,5 +293,24 @@ public final class RealExecutor {
         }
         workers.run(handler: completed, start: begin, until: { current >= blocks.count })
         return schedules
+    }
+
+    /// What a block's run needs from its graph, the same for every instance of a layer template: the lanes each op
+    /// holds (lane 0 when none), how many dependencies each waits for, and whom each op's end releases.
+    struct BlockPlan {
+        var opLanes: [[Int]]
+        var dependencyCounts: [Int]
+        var children: [[Int]]
+
+        init(_ block: BlockGraph, laneCount: Int) {
+            opLanes = block.ops.map { op in
+                let lanes = (0..<laneCount).filter { op.laneMask & (UInt64(1) << UInt64($0)) != 0 }
+                return lanes.isEmpty ? [0] : lanes
+            }
+            dependencyCounts = block.ops.map { op in op.dependencies.filter { $0 < op.index }.count }
+            var children = [[Int]](repeating: [], count: block.ops.count)
+            for op in block.ops { for d in op.dependencies where d < op.index { children[d].append(op.index) } }
+            self.children = children
+        }
     }
 }

@@ -106,14 +106,20 @@ public struct CostModel: Sendable {
         return e
     }
 
+    /// Whether a GEMM of `rows` rows per group runs as a tiled GEMM (two or more whole rows) rather than a
+    /// matrix-vector product (one row): the rule the row term, sequential phases and the `gemv` variant share.
+    @inline(__always)
+    public static func isTiledGEMM(rows: Double) -> Bool { rows.rounded(.up) > 1 }
+
     /// A GEMM's efficiency from its rows (per group), beside the curve's: r / (r + `gemm_half_rows`) for r ≥ 2
     /// rows (rounded up, as a kernel runs whole rows), 1 for a single row (a matrix-vector product) or without
     /// the profile key.
     @inline(__always)
     public static func gemmRowsEfficiency(rows m: Double, halfRows: Double?) -> Double {
         guard let h = halfRows, h > 0 else { return 1 }
+        guard isTiledGEMM(rows: m) else { return 1 }
         let r = m.rounded(.up)
-        return r <= 1 ? 1 : r / (r + h)
+        return r / (r + h)
     }
 
     /// Seconds to move an op's bytes at `efficiency` of the bandwidth its `share` holds: cold bytes from
@@ -202,7 +208,7 @@ public struct CostModel: Sendable {
         let peak = compute > 0 ? occupied / (compute * curveEff) : (op.opClass.usesMatrixUnits ? matrixRate : profile.vectorFlops) * share
         // A tiled GEMM with sequential phases (profile `gemm_phases: sequential`) pays both; everything else the larger.
         var sequential = false
-        if profile.gemmSequentialPhases, case let .gemm(m, _, _, _) = op.kind, m.rounded(.up) > 1 { sequential = true }
+        if profile.gemmSequentialPhases, case let .gemm(m, _, _, _) = op.kind, Self.isTiledGEMM(rows: m) { sequential = true }
         let work = sequential ? compute + memory : max(compute, memory)
         return Breakdown(seconds: overhead + work, overheadSeconds: overhead, computeSeconds: compute,
                          memorySeconds: memory, matrixSeconds: matrix, occupiedMatrixFlops: matrixFlops, peakFlopsPerSecond: peak,

@@ -51,7 +51,7 @@ public enum CurveVariant: String, CaseIterable, Sendable, Codable {
         switch kind {
         case let .selectiveScan(_, length, _, _, decodeState): return decodeState && length <= 1 ? .scanDecode : nil
         case let .ssd(_, length, _, _, _, _, _, decodeState): return decodeState && length <= 1 ? .scanDecode : nil
-        case let .gemm(m, _, _, _): return m > 0 && m.rounded(.up) <= 1 ? .gemv : nil
+        case let .gemm(m, _, _, _): return m > 0 && !CostModel.isTiledGEMM(rows: m) ? .gemv : nil
         default: return nil
         }
     }
