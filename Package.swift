@@ -80,7 +80,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SimMathTests", dependencies: ["SimMath"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SimModel", "SimEngines"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SimModel", "SimEngines", "Exports"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
         .testTarget(name: "PublishedTests", dependencies: ["Published", "SimModel"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Kernels", "SimModel", "SimEngines", "SimMath", "TestSupport"]),

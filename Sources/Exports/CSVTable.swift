@@ -75,3 +75,49 @@ public struct CSVTable: Sendable {
         return "\(value)"
     }
 }
+
+/// Reads a file's lines one at a time (1 MiB at a time), for files too large to hold: a sweep's rows.
+/// Lines end at "\n" (a final line without one is returned too, and ``endedWithNewline`` says so).
+public final class LineReader {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var eof = false
+    public private(set) var endedWithNewline = true
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: "cannot be read (\(String(cString: strerror(errno))))") }
+    }
+
+    deinit { close(fd) }
+
+    /// The next line without its "\n", or nil at the end.
+    public func next() throws -> String? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[start..<newline], as: UTF8.self)
+                start = newline + 1
+                return line
+            }
+            if eof {
+                guard start < buffer.count else { return nil }
+                let line = String(decoding: buffer[start...], as: UTF8.self)
+                start = buffer.count
+                endedWithNewline = false
+                return line
+            }
+            buffer.removeFirst(start)
+            start = 0
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 1 << 20) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw AtomicFile.WriteError(path: path, reason: "cannot be read (\(String(cString: strerror(errno))))")
+            }
+            if n == 0 { eof = true } else { buffer.append(contentsOf: chunk[0..<n]) }
+        }
+    }
+}

@@ -20,6 +20,10 @@ public enum EventExport {
 
     /// The same Chrome trace from reports' spans (the real executor's measured times, its first step).
     public static func timelineJSON(reports: [(scenario: String, report: Report)]) throws -> String {
+        try timelineDocument(reports: reports).text(pretty: false)
+    }
+
+    public static func timelineDocument(reports: [(scenario: String, report: Report)]) -> StreamedJSON {
         var events: [[String: Any]] = []
         for (pid, run) in reports.enumerated() {
             events.append(["name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": ["name": "\(run.scenario) (\(run.report.engine))"]])
@@ -39,14 +43,24 @@ public enum EventExport {
                 }
             }
         }
-        let data = try JSONSafe.data(["traceEvents": events, "displayTimeUnit": "ns"], options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        // A measured run is small (one step of a model the real executor runs): held in memory.
+        var document = StreamedJSON()
+        document.root = ["traceEvents": events, "displayTimeUnit": "ns"]
+        return document
     }
 
     /// Chrome trace (opens in Perfetto or chrome://tracing): one process per scenario, one track
     /// (thread) per lane, one complete ("X") slice per op and lane it holds, times in microseconds,
     /// FLOPs and bytes in the slice's args.
     public static func timelineJSON(_ runs: [(scenario: String, result: EventEngine.Result)]) throws -> String {
+        try timelineDocument(runs).text(pretty: false)
+    }
+
+    /// The Chrome trace as a streamed document: the metadata events in memory, the op slices one at a time.
+    public static func timelineDocument(_ runs: [(scenario: String, result: EventEngine.Result)]) -> StreamedJSON {
+        var document = StreamedJSON()
+        // Metadata first, then each run's slices (one per span and lane), in the order one tree would hold them.
+        var parts: [(count: Int, element: (Int) -> [String: Any])] = []
         var events: [[String: Any]] = []
         for (pid, run) in runs.enumerated() {
             events.append(["name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": ["name": run.scenario]])
@@ -54,17 +68,29 @@ public enum EventExport {
                 events.append(["name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": ["name": lane]])
                 events.append(["name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid, "args": ["sort_index": tid]])
             }
-            for span in run.result.trace {
-                for lane in span.lanes {
-                    events.append([
-                        "name": span.op, "cat": span.opClass, "ph": "X", "pid": pid, "tid": Int(lane),
+            // One slice per (span, lane): an index of pairs, never the slices themselves.
+            let trace = run.result.trace
+            var pairs: [(span: Int32, lane: Int32)] = []
+            for (i, span) in trace.enumerated() { for lane in span.lanes { pairs.append((Int32(truncatingIfNeeded: i), lane)) } }
+            let metadata = events
+            events = []
+            parts.append((metadata.count, { metadata[$0] }))
+            parts.append((pairs.count, { k in
+                let (i, lane) = pairs[k]
+                let span = trace[Int(i)]
+                return ["name": span.op, "cat": span.opClass, "ph": "X", "pid": pid, "tid": Int(lane),
                         "ts": span.startSeconds * 1e6, "dur": (span.endSeconds - span.startSeconds) * 1e6,
-                        "args": ["step": span.step, "layer": span.layer, "block": span.block, "flops": span.flops, "bytes": span.bytes],
-                    ])
-                }
-            }
+                        "args": ["step": span.step, "layer": span.layer, "block": span.block, "flops": span.flops, "bytes": span.bytes]]
+            }))
         }
-        let data = try JSONSafe.data(["traceEvents": events, "displayTimeUnit": "ns"], options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        let offsets = parts.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.count) }
+        let all = parts
+        let slices = document.array(count: offsets[offsets.count - 1]) { k in
+            var p = 0
+            while k >= offsets[p + 1] { p += 1 }
+            return all[p].element(k - offsets[p])
+        }
+        document.root = ["traceEvents": slices, "displayTimeUnit": "ns"]
+        return document
     }
 }

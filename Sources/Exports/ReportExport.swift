@@ -42,10 +42,12 @@ public enum ReportExport {
     }
 
     /// summary.csv, layers.csv and report.json for `reports`, in folder `dir` (contents only; nothing written).
-    public static func files(in dir: String, reports: [Report], scenarios: [Scenario]) throws -> [(path: String, contents: String)] {
+    /// report.json is streamed when written (its op spans one at a time).
+    public static func files(in dir: String, reports: [Report], scenarios: [Scenario]) -> [OutputFile] {
         func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
-        return [(path("summary.csv"), summaryCSV(reports)), (path("layers.csv"), layersCSV(reports)),
-                (path("report.json"), try json(reports, scenarios: scenarios))]
+        let document = jsonDocument(reports, scenarios: scenarios)
+        return [OutputFile(path: path("summary.csv"), text: summaryCSV(reports)), OutputFile(path: path("layers.csv"), text: layersCSV(reports)),
+                OutputFile(path: path("report.json")) { try document.write(to: $0, pretty: true) }]
     }
 
     public static func summaryCSV(_ reports: [Report]) -> String {
@@ -66,6 +68,12 @@ public enum ReportExport {
     /// report.json: every summary metric, lanes, split ratios, the hardware parameters and their sources,
     /// and per-op spans with the formula and cost trace behind each duration.
     public static func json(_ reports: [Report], scenarios: [Scenario]) throws -> String {
+        try jsonDocument(reports, scenarios: scenarios).text(pretty: true)
+    }
+
+    /// report.json as a streamed document (see ``json(_:scenarios:)``).
+    public static func jsonDocument(_ reports: [Report], scenarios: [Scenario]) -> StreamedJSON {
+        var document = StreamedJSON()
         var items: [[String: Any]] = []
         for (index, r) in reports.enumerated() {
             var summary: [String: Any] = [:]
@@ -109,16 +117,17 @@ public enum ReportExport {
                 item["hardware"] = hardware
                 item["execution"] = ["graphs": s.execution.graphs, "fuse": s.execution.fuse.map(\.rawValue).sorted()] as [String: Any]
             }
-            item["ops"] = r.spans.map { span -> [String: Any] in
-                ["layer": span.layer, "block": span.block, "op": span.op, "class": span.opClass, "lanes": span.lanes,
+            let spans = r.spans
+            item["ops"] = document.array(count: spans.count) { i -> [String: Any] in
+                let span = spans[i]
+                return ["layer": span.layer, "block": span.block, "op": span.op, "class": span.opClass, "lanes": span.lanes,
                  "start_s": span.startSeconds, "end_s": span.endSeconds, "flops": span.flops, "bytes": span.bytes,
                  "weight": span.weight, "bound": span.bound, "formula": span.formula, "cost": span.costTrace]
             }
             items.append(item)
         }
-        let data = try JSONSafe.data(["schema_version": 1, "reports": items],
-                                              options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        document.root = ["schema_version": 1, "reports": items]
+        return document
     }
 
     static func jsonValue(_ text: String) -> Any {

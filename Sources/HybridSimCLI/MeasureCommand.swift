@@ -54,18 +54,18 @@ struct MeasureCommand: ParsableCommand {
                 throw CLIError(e.description, exitCode: 2)
             }
         }
-        var files: [(path: String, contents: String)] = []
-        func timeline(_ dir: String, _ pairs: [(Scenario, Report)]) throws -> (path: String, contents: String) {
-            ((dir as NSString).appendingPathComponent("timeline.json"),
-             try EventExport.timelineJSON(reports: pairs.map { (scenario: $0.0.name, report: $0.1) }))
+        var files: [OutputFile] = []
+        func timeline(_ dir: String, _ pairs: [(Scenario, Report)]) throws -> OutputFile {
+            OutputFile(path: (dir as NSString).appendingPathComponent("timeline.json"),
+                       text: try EventExport.timelineJSON(reports: pairs.map { (scenario: $0.0.name, report: $0.1) }))
         }
         if let out {
-            files += try ReportExport.files(in: out, reports: reports, scenarios: scenarios)
+            files += ReportExport.files(in: out, reports: reports, scenarios: scenarios)
             files.append(try timeline(out, Array(zip(scenarios, reports))))
         } else {
             for (s, r) in zip(scenarios, reports) {
                 let dir = ((("results" as NSString).appendingPathComponent(s.name)) as NSString).appendingPathComponent("measured")
-                files += try ReportExport.files(in: dir, reports: [r], scenarios: [s])
+                files += ReportExport.files(in: dir, reports: [r], scenarios: [s])
                 files.append(try timeline(dir, [(s, r)]))
             }
         }

@@ -67,7 +67,7 @@ struct OptimizeCommand: ParsableCommand {
             paretoPair = nil
         }
         let outcome: Optimizer.Outcome
-        do { outcome = try Optimizer(runner: runner).run(objective: objective, constraints: constraints) } catch let e as Optimizer.OptimizeError {
+        do { outcome = try Optimizer(runner: runner).run(objective: objective, constraints: constraints, pareto: paretoPair) } catch let e as Optimizer.OptimizeError {
             throw CLIError(e.description, exitCode: 2)
         }
         let dir = out ?? ((("results" as NSString).appendingPathComponent(runner.root.file.isEmpty ? "optimize" : ((runner.file as NSString).lastPathComponent as NSString).deletingPathExtension)) as NSString).appendingPathComponent("optimize")
@@ -85,7 +85,7 @@ struct OptimizeCommand: ParsableCommand {
             // (said again on stderr by the error below, with the file)
         }
         if let (x, y) = paretoPair {
-            let front = Optimizer.paretoFront(outcome.evaluated, x: x, y: y)
+            let front = outcome.front
             print("Pareto front of \(x.metric) (\(x.maximize ? "max" : "min")) and \(y.metric) (\(y.maximize ? "max" : "min")): \(front.count) points")
             files.append(((dir as NSString).appendingPathComponent("pareto.csv"), CSVTable(header: header, rows: front.map { $0.values + $0.row }).text))
         }

@@ -71,6 +71,12 @@ struct RunCommand: ParsableCommand {
             do { scenarios.append(try ScenarioLoader.load(path: file)) } catch let e as InputError { errors.append(e) }
         }
         if !errors.isEmpty { throw InputErrors(errors) }
+        // The work of each evaluation is bounded before any starts (Limits.work).
+        let refusals = scenarios.flatMap { s in
+            [engine.runsAnalytic ? Limits.workProblem(s, steps: steps, event: false) : nil,
+             engine.runsEvent ? Limits.workProblem(s, steps: steps, event: true) : nil].compactMap { $0.map { "\(s.file): \($0)" } }
+        }
+        if let first = refusals.first { throw CLIError(first, exitCode: 2) }
         let names = scenarios.map(\.name)
         if out != nil, Set(names).count != names.count {
             throw CLIError("two scenarios share a name (\(names.joined(separator: ", "))); give each a distinct `name:` to write them to one folder", exitCode: 2)
@@ -102,14 +108,15 @@ struct RunCommand: ParsableCommand {
         let (reports, reportScenarios) = reportsOf(runs)
 
         // Produce every file's contents first, then write each atomically.
-        var files: [(path: String, contents: String)] = []
+        var files: [OutputFile] = []
         func outputs(_ dir: String, _ group: [(scenario: Scenario, analytic: Report?, event: EventEngine.Result?)]) throws {
             let (groupReports, groupScenarios) = reportsOf(group)
-            files += try ReportExport.files(in: dir, reports: groupReports, scenarios: groupScenarios)
+            files += ReportExport.files(in: dir, reports: groupReports, scenarios: groupScenarios)
             let eventRuns = group.compactMap { run in run.event.map { (scenario: run.scenario.name, result: $0) } }
             if !eventRuns.isEmpty {
-                files.append((path(dir, "steps.csv"), EventExport.stepsCSV(eventRuns)))
-                files.append((path(dir, "timeline.json"), try EventExport.timelineJSON(eventRuns)))
+                files.append(OutputFile(path: path(dir, "steps.csv"), text: EventExport.stepsCSV(eventRuns)))
+                let timeline = EventExport.timelineDocument(eventRuns)
+                files.append(OutputFile(path: path(dir, "timeline.json")) { try timeline.write(to: $0, pretty: false) })
             }
         }
         if noWrite {
@@ -135,7 +142,11 @@ struct RunCommand: ParsableCommand {
             print(ReportExport.summaryCSV(reports), terminator: "")
             if layers { print(ReportExport.layersCSV(reports), terminator: "") }
         case .json:
-            print(try ReportExport.json(reports, scenarios: reportScenarios), terminator: "")
+            // Streamed to standard output (a large report is never held whole).
+            let sink = TextSink(fd: STDOUT_FILENO, path: "<standard output>")
+            fflush(nil)
+            try ReportExport.jsonDocument(reports, scenarios: reportScenarios).write(to: sink, pretty: true)
+            try sink.flush()
         }
         if !noWrite {
             do { try AtomicFile.writeAll(files) } catch let e as AtomicFile.Obstacle {

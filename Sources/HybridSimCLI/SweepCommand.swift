@@ -11,8 +11,10 @@ struct SweepCommand: ParsableCommand {
         discussion: """
         Writes DIR/sweep.csv (one row per valid point, in point order: the point number, the swept keys, then the \
         summary columns of `run`) and DIR/invalid.csv (points whose scenario is not valid, with the reason: reported \
-        and skipped, not fatal). The output is identical for any --jobs. Completed rows are written out atomically \
-        every few seconds; --resume continues a killed sweep without losing or repeating points. --shard K/N \
+        and skipped, not fatal). The output is identical for any --jobs. Points are streamed: rows go to \
+        DIR/sweep.csv.partial in point order and DIR/sweep.progress records a checkpoint every few seconds, so memory \
+        does not grow with the points; --resume continues a killed sweep from its checkpoint to the same bytes an \
+        uninterrupted run writes. --shard K/N \
         evaluates the points whose number modulo N is K; `hybridsim merge` joins shards into the same sweep.csv a \
         single run writes.
         """)
@@ -32,8 +34,11 @@ struct SweepCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Steps per point (decode steps or batches).")
     var steps: Int = 1
 
-    @Flag(help: "Keep the rows already in DIR/sweep.csv and evaluate only the rest.")
+    @Flag(help: "Continue a killed sweep from its last checkpoint (DIR/sweep.progress), or keep a finished one.")
     var resume = false
+
+    @Option(name: .customLong("checkpoint-seconds"), parsing: .unconditional, help: "Seconds between checkpoints (0.01 to 3600).")
+    var checkpointSeconds: Double = 5
 
     @Option(parsing: .unconditional, help: "Evaluate shard K of N (K from 0 to N-1), e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.")
     var shard: String?
@@ -43,6 +48,9 @@ struct SweepCommand: ParsableCommand {
         guard ["analytic", "event"].contains(engine) else { throw ValidationError("--engine \(engine) is not known; allowed: analytic, event.") }
         guard (1...1024).contains(jobs) else { throw ValidationError("--jobs \(jobs) is out of range; allowed: 1 to 1024.") }
         guard (1...100_000).contains(steps) else { throw ValidationError("--steps \(steps) is out of range; allowed: 1 to 100000.") }
+        guard checkpointSeconds >= 0.01, checkpointSeconds <= 3600 else {
+            throw ValidationError("--checkpoint-seconds \(checkpointSeconds) is out of range; allowed: 0.01 to 3600.")
+        }
         if let shard { _ = try Self.parseShard(shard) }
     }
 
@@ -59,7 +67,7 @@ struct SweepCommand: ParsableCommand {
         let runner: SweepRunner
         do {
             runner = try SweepRunner(file: file, options: .init(jobs: jobs, engine: engine == "event" ? .event : .analytic, steps: steps,
-                                                                resume: resume, shard: shardValue))
+                                                                resume: resume, shard: shardValue, checkpointSeconds: checkpointSeconds))
         } catch let e as InputError { throw e }
         let interactive = isatty(STDERR_FILENO) != 0
         let printer = ProgressPrinter(interactive: interactive)

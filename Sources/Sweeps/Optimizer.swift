@@ -64,7 +64,8 @@ public struct Optimizer {
 
     public struct Outcome: Sendable {
         public var best: Evaluated?
-        public var evaluated: [Evaluated]
+        /// The non-dominated feasible points of the Pareto pair asked for (empty without one), sorted by its first metric.
+        public var front: [Evaluated]
         public var evaluations: Int
         public var invalid: Int
     }
@@ -77,19 +78,18 @@ public struct Optimizer {
     public let runner: SweepRunner
     public init(runner: SweepRunner) { self.runner = runner }
 
-    func evaluate(_ values: [String], cache: inout [[String]: Evaluated], constraints: [Constraint], invalid: inout Int) -> Evaluated? {
-        if let hit = cache[values] { return hit }
-        let point = SweepPoint(index: cache.count, values: values)
-        guard case let .success(fields) = runner.evaluate(point, root: runner.root) else { invalid += 1; return nil }
+    func evaluate(_ values: [String], constraints: [Constraint], invalid: inout Int) -> Evaluated? {
+        guard case let .success(fields) = runner.evaluate(SweepPoint(index: 0, values: values), root: runner.root) else { invalid += 1; return nil }
         let row = Array(fields.dropFirst(1 + values.count))
         var metrics: [String: Double] = [:]
         for (name, text) in zip(ReportExport.summaryColumns, row) { if let v = Double(text) { metrics[name] = v } }
-        let e = Evaluated(values: values, metrics: metrics, row: row, feasible: constraints.allSatisfy { $0.holds(metrics) })
-        cache[values] = e
-        return e
+        return Evaluated(values: values, metrics: metrics, row: row, feasible: constraints.allSatisfy { $0.holds(metrics) })
     }
 
-    public func run(objective: Objective, constraints: [Constraint], maximumEvaluations: Int = 2_000_000) throws -> Outcome {
+    /// Searches the axes. Grid points are made from their numbers and not kept (memory does not grow with the grid):
+    /// only the best point, the points the refinement revisits, and the non-dominated points of `pareto` are held.
+    public func run(objective: Objective, constraints: [Constraint], pareto: (Objective, Objective)? = nil,
+                    maximumEvaluations: Int = 2_000_000) throws -> Outcome {
         guard Self.metricColumns.contains(objective.metric) else {
             throw OptimizeError(description: "`\(objective.metric)` is not a metric; allowed: \(Self.metricColumns.joined(separator: ", "))")
         }
@@ -98,23 +98,33 @@ public struct Optimizer {
         let continuous: [Int] = spec.groups.enumerated().compactMap { g, group in
             group.count == 1 && group[0].range != nil && group[0].range?.integer == false ? g : nil
         }
-        let gridSize = spec.groups.reduce(1.0) { $0 * Double($1.first?.gridValues.count ?? 1) }
+        let gridSize = spec.groups.reduce(1.0) { $0 * Double($1.first?.gridCount ?? 1) }
         guard gridSize <= Double(maximumEvaluations) else {
             throw OptimizeError(description: "the search grid has \(Int(gridSize)) points; allowed: at most \(maximumEvaluations) (fewer values per axis)")
         }
         var cache: [[String]: Evaluated] = [:]
-        var invalid = 0
+        var invalid = 0, evaluations = 0
+        var front: [Evaluated] = []
+        var best: Evaluated? = nil
         func cost(_ e: Evaluated?) -> Double {
             guard let e, e.feasible, let v = e.metrics[objective.metric], v.isFinite else { return .infinity }
             return objective.maximize ? -v : v
         }
-        // 1. The grid.
-        var bestValues: [String]? = nil, bestCost = Double.infinity
-        let gridSpec = SweepSpec(groups: spec.groups, method: .grid, points: 0, seed: spec.seed)
-        for point in try gridSpec.allPoints() {
-            let c = cost(evaluate(point.values, cache: &cache, constraints: constraints, invalid: &invalid))
-            if c < bestCost { bestCost = c; bestValues = point.values }
+        /// Evaluates (once per distinct point), keeping the best and the Pareto candidates.
+        func visit(_ values: [String], remember: Bool) -> Double {
+            if let hit = cache[values] { return cost(hit) }
+            evaluations += 1
+            guard let e = evaluate(values, constraints: constraints, invalid: &invalid) else { return .infinity }
+            if remember { cache[values] = e }
+            if let (x, y) = pareto { Self.insert(e, into: &front, x: x, y: y) }
+            let c = cost(e)
+            if c < cost(best) { best = e }
+            return c
         }
+        // 1. The grid.
+        let gridSpec = SweepSpec(groups: spec.groups, method: .grid, points: 0, seed: spec.seed)
+        for index in 0..<gridSpec.pointCount { _ = visit(gridSpec.point(at: index).values, remember: false) }
+        let bestValues = best?.values
         // 2. Refine each continuous axis with Brent, two rounds.
         if var values = bestValues, !continuous.isEmpty {
             let columnOf: [Int: Int] = {
@@ -129,21 +139,29 @@ public struct Optimizer {
                     var trial = values
                     let result = try? Minimization.brent(lower: lo, upper: hi, guess: Double(values[column]), absoluteTolerance: (hi - lo) * 1e-4) { x in
                         trial[column] = "\(x)"
-                        let c = cost(evaluate(trial, cache: &cache, constraints: constraints, invalid: &invalid))
+                        let c = visit(trial, remember: true)
                         return c.isFinite ? c : 1e300
                     }
                     if let result {
                         trial[column] = "\(result.x)"
-                        let c = cost(evaluate(trial, cache: &cache, constraints: constraints, invalid: &invalid))
-                        if c < bestCost { bestCost = c; values = trial }
+                        _ = visit(trial, remember: true)
+                        if let b = best { values = b.values }
                     }
                 }
             }
-            bestValues = values
         }
-        let best = bestValues.flatMap { cache[$0] }.flatMap { $0.feasible ? $0 : nil }
-        let evaluated = cache.values.sorted { $0.values.lexicographicallyPrecedes($1.values) }
-        return Outcome(best: best, evaluated: evaluated, evaluations: cache.count, invalid: invalid)
+        let sortedFront = pareto.map { Self.paretoFront(front, x: $0.0, y: $0.1) } ?? []
+        return Outcome(best: best.flatMap { $0.feasible ? $0 : nil }, front: sortedFront, evaluations: evaluations, invalid: invalid)
+    }
+
+    /// Adds `e` to a set of mutually non-dominated feasible points when nothing in it is at least as good in both
+    /// metrics, removing what `e` dominates.
+    static func insert(_ e: Evaluated, into front: inout [Evaluated], x: Objective, y: Objective) {
+        func key(_ p: Evaluated, _ o: Objective) -> Double? { p.metrics[o.metric].map { o.maximize ? -$0 : $0 } }
+        guard e.feasible, let ex = key(e, x), let ey = key(e, y), ex.isFinite, ey.isFinite else { return }
+        for f in front { if let fx = key(f, x), let fy = key(f, y), fx <= ex, fy <= ey { return } }
+        front.removeAll { f in (key(f, x).map { $0 >= ex } ?? true) && (key(f, y).map { $0 >= ey } ?? true) }
+        front.append(e)
     }
 
     /// The non-dominated feasible points for two metrics, sorted by the first: sort by the first

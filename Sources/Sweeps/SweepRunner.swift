@@ -125,6 +125,9 @@ public struct SweepRunner: @unchecked Sendable {
     func evaluate(_ point: SweepPoint, root: YAMLNode) -> Result<[String], InputError> {
         do {
             let s = try scenario(at: point, root: root)
+            if let problem = Limits.workProblem(s, steps: options.steps, event: options.engine == .event) {
+                return .failure(InputError(file: file, keyPath: "sweep", problem: "point \(point.index): \(problem)"))
+            }
             let report: Report
             switch options.engine {
             case .analytic:
@@ -159,24 +162,51 @@ public struct SweepRunner: @unchecked Sendable {
             """
     }
 
-    /// Removes what an interrupted atomic write leaves (Foundation writes `.dat.nosync*` beside the target, then renames).
-    static func removeStrayTemporaries(in folder: String) {
-        let fm = FileManager.default
-        for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".dat.nosync") {
-            try? fm.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+    /// The files of a sweep folder while it runs: rows go to `sweep.csv.partial` and `invalid.csv.partial` in point
+    /// order, and `sweep.progress` records, at each checkpoint, how many points and bytes of them are complete. A
+    /// finished sweep renames the partial files to `sweep.csv` and `invalid.csv` and removes `sweep.progress`.
+    public static let progressName = "sweep.progress"
+
+    /// A checkpoint: the points done (positions in this shard's order) and the bytes of each partial file they fill.
+    struct Checkpoint: Equatable {
+        var position = 0
+        var sweepBytes = 0
+        var invalidBytes = 0
+        var invalidRows = 0
+
+        var text: String { "position: \(position)\nsweep_bytes: \(sweepBytes)\ninvalid_bytes: \(invalidBytes)\ninvalid_rows: \(invalidRows)\n" }
+
+        static func parse(_ text: String) -> Checkpoint? {
+            var values: [String: Int] = [:]
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let v = Int(parts[1]), v >= 0 else { return nil }
+                values[parts[0]] = v
+            }
+            guard let p = values["position"], let s = values["sweep_bytes"], let i = values["invalid_bytes"], let r = values["invalid_rows"] else { return nil }
+            return Checkpoint(position: p, sweepBytes: s, invalidBytes: i, invalidRows: r)
         }
     }
 
     /// Runs the sweep into `out`; `progress(done, total, seconds)` is called from time to time.
+    ///
+    /// Points are made from their numbers as they are needed and rows are written in point order as they complete
+    /// (a window of at most 4 chunks per job waits for an earlier one), so memory does not grow with the number of
+    /// points. A run killed at any moment resumes (`--resume`) from its last checkpoint to the same bytes an
+    /// uninterrupted run writes.
     public func run(out: String, progress: @escaping @Sendable (Int, Int, Double) -> Void = { _, _, _ in }) throws -> Summary {
         let started = Date()
-        var points = try spec.allPoints()
-        if let shard = options.shard { points = points.filter { $0.index % shard.count == shard.index } }
-        let sweepPath = (out as NSString).appendingPathComponent("sweep.csv")
-        let invalidPath = (out as NSString).appendingPathComponent("invalid.csv")
+        let total = spec.pointCount
+        let (shardIndex, shardCount) = options.shard ?? (0, 1)
+        let count = total > shardIndex ? (total - shardIndex + shardCount - 1) / shardCount : 0
+        func path(_ name: String) -> String { (out as NSString).appendingPathComponent(name) }
+        let sweepPath = path("sweep.csv"), invalidPath = path("invalid.csv")
+        let partialSweep = path("sweep.csv.partial"), partialInvalid = path("invalid.csv.partial")
+        let progressPath = path(Self.progressName), provenancePath = path(Self.provenanceName)
+        let fm = FileManager.default
 
         // One sweep at a time into a folder: an exclusive lock on the folder itself, held for the run.
-        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+        do { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
             throw SweepError(description: "\(out): cannot create the folder (\(error.localizedDescription))")
         }
         let lock = open(out, O_RDONLY | O_DIRECTORY)
@@ -187,87 +217,135 @@ public struct SweepRunner: @unchecked Sendable {
         }
         defer { flock(lock, LOCK_UN) }
         // Temporary files an atomic write left when the process was killed mid-checkpoint.
-        Self.removeStrayTemporaries(in: out)
+        AtomicFile.removeStrays(in: out)
 
+        let headerLine = CSVTable.line(header)
+        let invalidHeaderLine = CSVTable.line(["point"] + spec.keys + ["error"])
         // What produced the folder; --resume refuses a folder made by another scenario text or other options.
-        let provenancePath = (out as NSString).appendingPathComponent(Self.provenanceName)
         let provenance = provenanceText()
-        // Resume: keep the rows already written (the header must be this sweep's).
-        var done: [Int: String] = [:]
-        if options.resume, FileManager.default.fileExists(atPath: sweepPath) {
+        var start = Checkpoint()
+        var resuming = false
+        if options.resume, fm.fileExists(atPath: progressPath) || fm.fileExists(atPath: sweepPath) {
             let recorded = (try? String(contentsOfFile: provenancePath, encoding: .utf8)) ?? ""
             guard recorded == provenance else {
-                throw SweepError(description: "\(sweepPath) was made by \(recorded.isEmpty ? "an unknown sweep (no \(Self.provenanceName))" : "another scenario text or other options (see \(Self.provenanceName))"); --resume would mix its rows with this sweep's. Run without --resume, or choose another --out")
+                throw SweepError(description: "\(out) was made by \(recorded.isEmpty ? "an unknown sweep (no \(Self.provenanceName))" : "another scenario text or other options (see \(Self.provenanceName))"); --resume would mix its rows with this sweep's. Run without --resume, or choose another --out")
             }
-            let existing = Self.rowsByPoint(try String(contentsOfFile: sweepPath, encoding: .utf8))
-            guard existing.header == CSVTable.line(header).trimmingCharacters(in: .newlines) else {
-                throw SweepError(description: "\(sweepPath): its columns are not this sweep's; remove it or choose another --out")
-            }
-            done = existing.rows
-        }
-        try AtomicFile.write(provenance, to: provenancePath)
-        let resumed = points.filter { done[$0.index] != nil }.count
-        let pending = points.filter { done[$0.index] == nil }
-
-        let state = SweepState(total: points.count, already: resumed)
-        for (k, v) in done { state.rows[k] = v }
-        let chunk = max(1, min(256, pending.count / (options.jobs * 8) + 1))
-        let chunks = stride(from: 0, to: pending.count, by: chunk).map { pending[$0..<min(pending.count, $0 + chunk)] }
-        let writeCheckpoint: @Sendable () -> Void = { [header] in
-            let began = Date()
-            let text = state.csv(header: header)
-            // A failed checkpoint loses nothing (the rows stay in memory); the final write reports errors.
-            try? AtomicFile.write(text, to: sweepPath)
-            state.checkpointTook(Date().timeIntervalSince(began))
-        }
-        let work: @Sendable (Int) -> Void = { c in
-            var rows: [(Int, String)] = [], invalid: [(Int, String)] = []
-            let root = (try? YAMLNode.parse(self.text, file: self.file)) ?? self.root
-            for point in chunks[c] {
-                switch self.evaluate(point, root: root) {
-                case let .success(fields): rows.append((point.index, CSVTable.line(fields).trimmingCharacters(in: .newlines)))
-                case let .failure(error):
-                    invalid.append((point.index, CSVTable.line([String(point.index)] + point.values + [error.description]).trimmingCharacters(in: .newlines)))
+            if fm.fileExists(atPath: progressPath) {
+                guard let text = try? String(contentsOfFile: progressPath, encoding: .utf8), let checkpoint = Checkpoint.parse(text), checkpoint.position <= count else {
+                    throw SweepError(description: "\(progressPath): not a checkpoint this version writes; run without --resume")
                 }
+                start = checkpoint
+                resuming = true
+            } else {
+                // A finished sweep: nothing left to evaluate.
+                let reader = try LineReader(path: sweepPath)
+                guard try reader.next().map({ $0 + "\n" }) == headerLine else {
+                    throw SweepError(description: "\(sweepPath): its columns are not this sweep's; remove it or choose another --out")
+                }
+                var invalidRows = 0
+                if fm.fileExists(atPath: invalidPath) {
+                    let bad = try LineReader(path: invalidPath)
+                    _ = try bad.next()
+                    while try bad.next() != nil { invalidRows += 1 }
+                }
+                return Summary(points: count, evaluated: 0, resumed: count, invalid: invalidRows, seconds: Date().timeIntervalSince(started))
             }
-            if state.add(rows: rows, invalid: invalid, checkpointEvery: self.options.checkpointSeconds) { writeCheckpoint() }
-            let (finished, total) = state.counts
-            progress(finished, total, Date().timeIntervalSince(started))
+        }
+        if !resuming {
+            for stale in [sweepPath, invalidPath, partialSweep, partialInvalid, progressPath] where fm.fileExists(atPath: stale) {
+                do { try fm.removeItem(atPath: stale) } catch { throw SweepError(description: "\(stale): cannot remove the previous sweep's file (\(error.localizedDescription))") }
+            }
+            try AtomicFile.write(provenance, to: provenancePath)
+            try AtomicFile.write(headerLine, to: partialSweep)
+            start.sweepBytes = headerLine.utf8.count
+            try AtomicFile.write(start.text, to: progressPath)
+        }
+
+        // The partial files, cut back to the checkpoint (rows after it are evaluated again).
+        func openPartial(_ path: String, bytes: Int, header: String) throws -> Int32 {
+            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw SweepError(description: "\(path): cannot open (\(String(cString: strerror(errno))))") }
+            var info = stat()
+            guard fstat(fd, &info) == 0, Int(info.st_size) >= bytes else {
+                close(fd)
+                throw SweepError(description: "\(path) is shorter than its checkpoint in \(Self.progressName) records; run without --resume")
+            }
+            guard ftruncate(fd, off_t(bytes)) == 0, lseek(fd, 0, SEEK_END) >= 0 else {
+                close(fd)
+                throw SweepError(description: "\(path): cannot cut back to the checkpoint (\(String(cString: strerror(errno))))")
+            }
+            return fd
+        }
+        if start.position >= count, !fm.fileExists(atPath: partialSweep), fm.fileExists(atPath: sweepPath) {
+            // Killed while renaming the finished files: finish the renames.
+            if fm.fileExists(atPath: partialInvalid) { _ = rename(partialInvalid, invalidPath) }
+            try? fm.removeItem(atPath: progressPath)
+            return Summary(points: count, evaluated: 0, resumed: count, invalid: start.invalidRows, seconds: Date().timeIntervalSince(started))
+        }
+        if resuming {
+            let reader = try LineReader(path: partialSweep)
+            guard try reader.next().map({ $0 + "\n" }) == headerLine else {
+                throw SweepError(description: "\(partialSweep): its columns are not this sweep's; remove it or choose another --out")
+            }
+        }
+        let sweepFD = try openPartial(partialSweep, bytes: start.sweepBytes, header: headerLine)
+        let invalidFD: Int32? = start.invalidBytes > 0 ? try openPartial(partialInvalid, bytes: start.invalidBytes, header: invalidHeaderLine) : nil
+        if invalidFD == nil { try? fm.removeItem(atPath: partialInvalid) }
+
+        let state = SweepStream(start: start, count: count, sweepFD: sweepFD, sweepPath: partialSweep, invalidFD: invalidFD,
+                                invalidPath: partialInvalid, invalidHeader: invalidHeaderLine, progressPath: progressPath,
+                                checkpointSeconds: options.checkpointSeconds, jobs: options.jobs)
+        let pending = count - start.position
+        let chunk = max(1, min(256, pending / (options.jobs * 8) + 1))
+        let chunks = (pending + chunk - 1) / chunk
+        let startPosition = start.position
+        let worker: @Sendable () -> Void = {
+            let root = (try? YAMLNode.parse(self.text, file: self.file)) ?? self.root
+            while let c = state.take(chunks: chunks) {
+                var rows: [String] = [], invalid: [String] = []
+                let first = startPosition + c * chunk
+                for position in first..<min(count, first + chunk) {
+                    let point = self.spec.point(at: shardIndex + position * shardCount)
+                    switch self.evaluate(point, root: root) {
+                    case let .success(fields): rows.append(CSVTable.line(fields))
+                    case let .failure(error):
+                        // One line per row (resume and merge read rows as lines).
+                        let reason = error.description.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+                        invalid.append(CSVTable.line([String(point.index)] + point.values + [reason]))
+                    }
+                }
+                state.complete(chunk: c, rows: rows, invalid: invalid, points: min(count, first + chunk) - first)
+                let (finished, all) = state.counts
+                progress(finished, all, Date().timeIntervalSince(started))
+            }
         }
         if options.jobs > 1 {
             let queue = OperationQueue()
             queue.maxConcurrentOperationCount = options.jobs
-            for c in chunks.indices { queue.addOperation { work(c) } }
+            for _ in 0..<options.jobs { queue.addOperation(worker) }
             queue.waitUntilAllOperationsAreFinished()
         } else {
-            for c in chunks.indices { work(c) }
+            worker()
         }
-        try AtomicFile.write(state.csv(header: header), to: sweepPath)
-        let invalidHeader = ["point"] + spec.keys + ["error"]
-        if state.invalidCount > 0 || FileManager.default.fileExists(atPath: invalidPath) {
-            try AtomicFile.write(state.invalidCSV(header: invalidHeader), to: invalidPath)
-        }
-        return Summary(points: points.count, evaluated: pending.count, resumed: resumed, invalid: state.invalidCount,
+        let final = try state.finish()
+        // The finished files under their names, then the checkpoint goes.
+        guard rename(partialSweep, sweepPath) == 0 else { throw SweepError(description: "\(sweepPath): cannot write (\(String(cString: strerror(errno))))") }
+        if final.invalidBytes > 0 { _ = rename(partialInvalid, invalidPath) }
+        try? fm.removeItem(atPath: progressPath)
+        return Summary(points: count, evaluated: pending, resumed: start.position, invalid: final.invalidRows,
                        seconds: Date().timeIntervalSince(started))
     }
 
-    /// A sweep.csv or invalid.csv split into its header line and its rows keyed by point number
-    /// (rows are single lines: no field the sweep writes holds a line break).
-    static func rowsByPoint(_ text: String) -> (header: String?, rows: [Int: String]) {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        guard !lines.isEmpty else { return (nil, [:]) }
-        let header = lines.removeFirst()
-        var rows: [Int: String] = [:]
-        for line in lines {
-            guard let comma = line.firstIndex(of: ","), let index = Int(line[..<comma]) else { continue }
-            rows[index] = line
-        }
-        return (header, rows)
+    /// The number at the start of a row (its point), or nil.
+    static func pointNumber(_ line: String) -> Int? {
+        guard let comma = line.firstIndex(of: ",") else { return nil }
+        return Int(line[..<comma])
     }
 
     /// Joins shard outputs into one sweep.csv, identical to a single run's. The shards must be one sweep's: the
     /// same provenance but for the shard, every shard K/N of the same N present once, every row with the header's
-    /// number of fields.
+    /// number of fields. The shards' rows are merged by point number as they are read (memory does not grow with
+    /// the number of points).
     public static func merge(directories: [String], out: String) throws -> Int {
         var common: String? = nil
         var shardsSeen: [Int: String] = [:]
@@ -290,6 +368,9 @@ public struct SweepRunner: @unchecked Sendable {
             shardCount = parts[1]
             if let other = shardsSeen[parts[0]] { throw SweepError(description: "\(dir) and \(other) are both shard \(parts[0])/\(parts[1])") }
             shardsSeen[parts[0]] = dir
+            if FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(progressName)) {
+                throw SweepError(description: "\(dir): the shard's sweep has not finished (\(progressName) is there); finish it with --resume first")
+            }
         }
         if let n = shardCount {
             let missing = (0..<n).filter { shardsSeen[$0] == nil }
@@ -297,96 +378,179 @@ public struct SweepRunner: @unchecked Sendable {
                 throw SweepError(description: "shards \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) are missing: the merged sweep.csv would lack their points")
             }
         }
+        guard !directories.isEmpty else { throw SweepError(description: "no shard folders given") }
+        let rows = try mergeFiles(directories.map { ($0 as NSString).appendingPathComponent("sweep.csv") }, required: true,
+                                  to: (out as NSString).appendingPathComponent("sweep.csv"))
+        _ = try mergeFiles(directories.map { ($0 as NSString).appendingPathComponent("invalid.csv") }, required: false,
+                           to: (out as NSString).appendingPathComponent("invalid.csv"))
+        return rows
+    }
+
+    /// Merges CSV files whose rows are in point order into one, by point number; returns the rows written.
+    static func mergeFiles(_ paths: [String], required: Bool, to target: String) throws -> Int {
+        let present = paths.filter { FileManager.default.fileExists(atPath: $0) }
+        if required, let missing = paths.first(where: { !present.contains($0) }) {
+            throw SweepError(description: "\(missing): no such file (each folder must hold a shard's sweep.csv)")
+        }
+        guard !present.isEmpty else { return 0 }
+        var readers: [LineReader] = []
+        var current: [(point: Int, line: String)?] = []
         var header: String? = nil
-        var rows: [Int: String] = [:]
-        var invalidHeader: String? = nil
-        var invalid: [Int: String] = [:]
-        for dir in directories {
-            let path = (dir as NSString).appendingPathComponent("sweep.csv")
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw SweepError(description: "\(path): no such file (each folder must hold a shard's sweep.csv)")
+        var width = 0
+        func advance(_ k: Int) throws {
+            guard let line = try readers[k].next(), !line.isEmpty else { current[k] = nil; return }
+            let path = readers[k].path
+            guard let point = pointNumber(line) else { throw SweepError(description: "\(path): a row without a point number") }
+            let fields = CSVTable.records(line).first?.count ?? 0
+            guard fields == width, readers[k].endedWithNewline else {
+                throw SweepError(description: "\(path): the row of point \(point) has \(fields) fields\(readers[k].endedWithNewline ? "" : " and no line end") where the header has \(width) (a truncated row)")
             }
-            let shard = rowsByPoint(text)
-            guard let first = shard.header else { throw SweepError(description: "\(path): empty") }
-            // Every record has the header's number of fields (a truncated row, from a killed copy, is refused).
-            let records = CSVTable.records(text)
-            if let width = records.first?.count, let bad = records.dropFirst().firstIndex(where: { $0.count != width }) {
-                throw SweepError(description: "\(path): record \(bad) has \(records[bad].count) fields where the header has \(width)")
+            if let previous = current[k], previous.point >= point {
+                throw SweepError(description: "\(path): point \(point) after point \(previous.point): rows are not in point order")
             }
+            current[k] = (point, line)
+        }
+        for path in present {
+            let reader = try LineReader(path: path)
+            guard let first = try reader.next() else { throw SweepError(description: "\(path): empty") }
             if let header, header != first { throw SweepError(description: "\(path): its columns differ from the first shard's; shards of one sweep must match") }
             header = first
-            for (index, line) in shard.rows {
-                if let existing = rows[index], existing != line { throw SweepError(description: "\(path): point \(index) differs between shards") }
-                rows[index] = line
-            }
-            let invalidPath = (dir as NSString).appendingPathComponent("invalid.csv")
-            if let text = try? String(contentsOfFile: invalidPath, encoding: .utf8) {
-                let bad = rowsByPoint(text)
-                invalidHeader = bad.header ?? invalidHeader
-                invalid.merge(bad.rows) { _, new in new }
+            width = CSVTable.records(first).first?.count ?? 0
+            readers.append(reader)
+            current.append(nil)
+        }
+        for k in readers.indices { try advance(k) }
+        var written = 0
+        try AtomicFile.write(to: target) { sink in
+            try sink.write((header ?? "") + "\n")
+            while true {
+                var best: Int? = nil
+                for k in current.indices { if let row = current[k], best.map({ row.point < (current[$0]?.point ?? .max) }) ?? true { best = k } }
+                guard let b = best, let row = current[b] else { break }
+                for k in current.indices where k != b {
+                    if let other = current[k], other.point == row.point {
+                        guard other.line == row.line else { throw SweepError(description: "\(readers[k].path): point \(row.point) differs between shards") }
+                        try advance(k)
+                    }
+                }
+                try sink.write(row.line + "\n")
+                written += 1
+                try advance(b)
             }
         }
-        guard let header else { throw SweepError(description: "no shard folders given") }
-        let text = ([header] + rows.keys.sorted().compactMap { rows[$0] }).joined(separator: "\n") + "\n"
-        try AtomicFile.write(text, to: (out as NSString).appendingPathComponent("sweep.csv"))
-        if let invalidHeader {
-            let inv = ([invalidHeader] + invalid.keys.sorted().compactMap { invalid[$0] }).joined(separator: "\n") + "\n"
-            try AtomicFile.write(inv, to: (out as NSString).appendingPathComponent("invalid.csv"))
-        }
-        return rows.count
+        return written
     }
 }
 
-/// The rows completed so far, shared by the jobs.
-final class SweepState: @unchecked Sendable {
-    private let lock = NSLock()
-    var rows: [Int: String] = [:]
-    private var invalid: [Int: String] = [:]
+/// The rows of a running sweep, shared by the jobs: chunks are handed out in order, and rows are appended to the
+/// partial files in point order as soon as every earlier chunk is done.
+final class SweepStream: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var nextChunk = 0
+    private var nextToWrite = 0
+    private var done: [Int: (rows: [String], invalid: [String], points: Int)] = [:]
+    private var written: SweepRunner.Checkpoint
     private var finished: Int
-    private let total: Int
+    private let count: Int
+    private let sweep: TextSink
+    private let sweepFD: Int32
+    private var invalid: TextSink?
+    private var invalidFD: Int32?
+    private let invalidPath: String
+    private let invalidHeader: String
+    private let progressPath: String
+    private let checkpointSeconds: Double
+    private let window: Int
     private var lastCheckpoint = Date()
-    private var lastWriteSeconds = 0.0
+    private var lastCheckpointSeconds = 0.0
+    private var failure: Error?
 
-    func checkpointTook(_ seconds: Double) {
-        lock.lock(); defer { lock.unlock() }
-        lastWriteSeconds = seconds
-        lastCheckpoint = Date()
+    init(start: SweepRunner.Checkpoint, count: Int, sweepFD: Int32, sweepPath: String, invalidFD: Int32?, invalidPath: String,
+         invalidHeader: String, progressPath: String, checkpointSeconds: Double, jobs: Int) {
+        written = start
+        finished = start.position
+        self.count = count
+        self.sweepFD = sweepFD
+        sweep = TextSink(fd: sweepFD, path: sweepPath)
+        self.invalidFD = invalidFD
+        invalid = invalidFD.map { TextSink(fd: $0, path: invalidPath) }
+        self.invalidPath = invalidPath
+        self.invalidHeader = invalidHeader
+        self.progressPath = progressPath
+        self.checkpointSeconds = checkpointSeconds
+        window = 4 * max(1, jobs)
     }
 
-    init(total: Int, already: Int) {
-        self.total = total
-        self.finished = already
+    /// The next chunk to evaluate, or nil when none is left (or a write failed); waits while the chunk would run
+    /// more than the window ahead of the rows written.
+    func take(chunks: Int) -> Int? {
+        condition.lock(); defer { condition.unlock() }
+        while failure == nil, nextChunk < chunks, nextChunk >= nextToWrite + window { condition.wait() }
+        guard failure == nil, nextChunk < chunks else { return nil }
+        nextChunk += 1
+        return nextChunk - 1
     }
 
-    /// Adds a chunk's rows; returns whether a checkpoint is due.
-    func add(rows new: [(Int, String)], invalid bad: [(Int, String)], checkpointEvery seconds: Double) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        for (k, v) in new { rows[k] = v }
-        for (k, v) in bad { invalid[k] = v }
-        finished += new.count + bad.count
-        // At most every `seconds`, and never more than 5 % of the time spent writing checkpoints.
-        if Date().timeIntervalSince(lastCheckpoint) >= max(seconds, 20 * lastWriteSeconds) {
-            lastCheckpoint = Date()
-            return true
+    /// A chunk's rows: written with every completed chunk that follows in order; a checkpoint when one is due.
+    func complete(chunk: Int, rows: [String], invalid bad: [String], points: Int) {
+        condition.lock(); defer { condition.unlock() }
+        done[chunk] = (rows, bad, points)
+        finished += points
+        do {
+            while let next = done.removeValue(forKey: nextToWrite) {
+                for row in next.rows { try sweep.write(row); written.sweepBytes += row.utf8.count }
+                if !next.invalid.isEmpty {
+                    let sink = try invalidSink()
+                    for row in next.invalid { try sink.write(row); written.invalidBytes += row.utf8.count }
+                    written.invalidRows += next.invalid.count
+                }
+                written.position += next.points
+                nextToWrite += 1
+            }
+            // At most every `checkpointSeconds`, and never more than 5 % of the time spent writing checkpoints.
+            if Date().timeIntervalSince(lastCheckpoint) >= max(checkpointSeconds, 20 * lastCheckpointSeconds) { try checkpoint() }
+        } catch {
+            failure = failure ?? error
         }
-        return false
+        condition.broadcast()
     }
 
-    var counts: (Int, Int) { lock.lock(); defer { lock.unlock() }; return (finished, total) }
-    var invalidCount: Int { lock.lock(); defer { lock.unlock() }; return invalid.count }
-
-    func csv(header: [String]) -> String {
-        lock.lock(); defer { lock.unlock() }
-        var out = CSVTable.line(header)
-        out.reserveCapacity(rows.count * 300)
-        for k in rows.keys.sorted() { if let row = rows[k] { out += row; out += "\n" } }
-        return out
+    private func invalidSink() throws -> TextSink {
+        if let invalid { return invalid }
+        let fd = open(invalidPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AtomicFile.WriteError(path: invalidPath, reason: String(cString: strerror(errno))) }
+        let sink = TextSink(fd: fd, path: invalidPath)
+        try sink.write(invalidHeader)
+        written.invalidBytes += invalidHeader.utf8.count
+        invalid = sink
+        invalidFD = fd
+        return sink
     }
 
-    func invalidCSV(header: [String]) -> String {
-        lock.lock(); defer { lock.unlock() }
-        var out = CSVTable.line(header)
-        for k in invalid.keys.sorted() { if let row = invalid[k] { out += row; out += "\n" } }
-        return out
+    /// The rows so far on disk, then the record of how far they go (atomically): a kill after this loses nothing
+    /// before it.
+    private func checkpoint() throws {
+        let began = Date()
+        try sweep.flush()
+        try invalid?.flush()
+        _ = fdatasync(sweepFD)
+        if let invalidFD { _ = fdatasync(invalidFD) }
+        try AtomicFile.write(written.text, to: progressPath)
+        lastCheckpoint = Date()
+        lastCheckpointSeconds = lastCheckpoint.timeIntervalSince(began)
+    }
+
+    var counts: (Int, Int) { condition.lock(); defer { condition.unlock() }; return (finished, count) }
+
+    /// Flushes and closes the files after the last chunk; the final checkpoint.
+    func finish() throws -> SweepRunner.Checkpoint {
+        condition.lock(); defer { condition.unlock() }
+        defer {
+            close(sweepFD)
+            if let invalidFD { close(invalidFD) }
+        }
+        if let failure { throw failure }
+        try checkpoint()
+        return written
     }
 }

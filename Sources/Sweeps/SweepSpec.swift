@@ -29,28 +29,16 @@ public struct SweepSpec: Sendable {
             public var logScale: Bool
             public var integer: Bool
 
-            /// The grid values: `count` points from `from` to `to`, evenly spaced (geometrically on a log scale).
-            public var gridValues: [Double] {
-                guard count > 1 else { return [from] }
-                return (0..<count).map { i in
-                    let t = Double(i) / Double(count - 1)
-                    let v = logScale ? exp(log(from) + t * (log(to) - log(from))) : from + t * (to - from)
-                    return integer ? v.rounded() : v
-                }
-            }
-
-            /// The value at fraction `u` in [0, 1] of the range.
+            /// The value at fraction `u` in [0, 1] of the range (the grid's `count` values are at u = i / (count - 1),
+            /// evenly spaced, geometrically on a log scale).
             public func value(at u: Double) -> Double {
                 let v = logScale ? exp(log(from) + u * (log(to) - log(from))) : from + u * (to - from)
                 return integer ? v.rounded() : v
             }
         }
 
-        /// Values on the grid, as the YAML scalars written into the scenario.
-        public var gridValues: [String] {
-            if let values { return values }
-            return (range?.gridValues ?? []).map(SweepSpec.scalar)
-        }
+        /// Values on the grid, as the YAML scalars written into the scenario (a short axis; see ``gridValue(at:)``).
+        public var gridValues: [String] { (0..<gridCount).map(gridValue(at:)) }
     }
 
     /// Axes that vary independently; each group holds one axis or several zipped axes.
@@ -85,9 +73,9 @@ public struct SweepSpec: Sendable {
                 }
                 for member in try zipNode.list() { group.append(try axis(member)) }
                 guard !group.isEmpty else { throw zipNode.error("an empty zip", allowed: "two or more axes with value lists of equal length") }
-                let lengths = Set(group.map { $0.gridValues.count })
+                let lengths = Set(group.map(\.gridCount))
                 guard lengths.count == 1 else {
-                    throw zipNode.error("zipped axes have different lengths (\(group.map { "\($0.key): \($0.gridValues.count)" }.joined(separator: ", ")))",
+                    throw zipNode.error("zipped axes have different lengths (\(group.map { "\($0.key): \($0.gridCount)" }.joined(separator: ", ")))",
                                         allowed: "axes that move together must have the same number of values")
                 }
             } else {
@@ -112,7 +100,7 @@ public struct SweepSpec: Sendable {
         }
         let spec = SweepSpec(groups: groups, method: method, points: points, seed: seed)
         if method == .grid {
-            let total = groups.reduce(1.0) { $0 * Double($1.first?.gridValues.count ?? 1) }
+            let total = groups.reduce(1.0) { $0 * Double($1.first?.gridCount ?? 1) }
             guard total <= 10_000_000 else {
                 // The count may exceed Int (a product of large axes): written as a number, never converted.
                 throw axesNode.error("the grid has \(String(format: "%.4g", total)) points", allowed: "at most 10000000 (sample with method: random or latin_hypercube)")
@@ -156,55 +144,104 @@ public struct SweepPoint: Sendable, Equatable {
     public var values: [String]
 }
 
+extension SweepSpec.Axis {
+    /// How many values the axis has on a grid.
+    public var gridCount: Int { values?.count ?? range?.count ?? 0 }
+
+    /// The grid's `i`-th value as the YAML scalar written into the scenario (computed, never listed: an axis of a
+    /// million range values holds no list).
+    public func gridValue(at i: Int) -> String {
+        if let values { return values[i] }
+        guard let range else { return "" }
+        guard range.count > 1 else { return SweepSpec.scalar(range.from) }
+        return SweepSpec.scalar(range.value(at: Double(i) / Double(range.count - 1)))
+    }
+
+    /// The value at fraction `u` in [0, 1) of the axis (random and Latin-hypercube sampling).
+    func sampled(at u: Double) -> String {
+        if let values { return values[min(values.count - 1, Int(u * Double(values.count)))] }
+        return range.map { SweepSpec.scalar($0.value(at: u)) } ?? ""
+    }
+}
+
 extension SweepSpec {
-    /// Every point, numbered from 0, in a fixed order: for a grid the last axis moves fastest.
-    public func allPoints() throws -> [SweepPoint] {
+    /// How many points the sweep has (a grid's product is at most 10,000,000, checked when decoded).
+    public var pointCount: Int {
+        switch method {
+        case .grid: return groups.reduce(1) { $0 * max(1, $1.first?.gridCount ?? 1) }
+        case .random, .latinHypercube: return points
+        }
+    }
+
+    /// Point `index` (0 ..< ``pointCount``), computed from the index alone, so a sweep of ten million points is
+    /// streamed, never listed. A grid's last axis moves fastest. Random and Latin-hypercube draws come from a
+    /// counter-based generator (SplitMix64 of the seed, the point and the axis group); a Latin hypercube puts
+    /// point `index` of group `g` in stratum `permutation_g(index)`, a keyed bijection of 0 ..< points (a Feistel
+    /// network with cycle walking), so each group's strata are each hit exactly once.
+    public func point(at index: Int) -> SweepPoint {
+        var values: [String] = []
         switch method {
         case .grid:
-            let lists = groups.map { group in group.map(\.gridValues) }
-            let sizes = lists.map { $0.first?.count ?? 1 }
-            let total = sizes.reduce(1, *)
-            var points: [SweepPoint] = []
-            points.reserveCapacity(total)
-            for index in 0..<total {
-                var rest = index, choice = [Int](repeating: 0, count: sizes.count)
-                for g in stride(from: sizes.count - 1, through: 0, by: -1) { choice[g] = rest % sizes[g]; rest /= sizes[g] }
-                var values: [String] = []
-                for (g, group) in lists.enumerated() { for list in group { values.append(list[choice[g]]) } }
-                points.append(SweepPoint(index: index, values: values))
+            var rest = index
+            var choice = [Int](repeating: 0, count: groups.count)
+            for g in stride(from: groups.count - 1, through: 0, by: -1) {
+                let size = max(1, groups[g].first?.gridCount ?? 1)
+                choice[g] = rest % size
+                rest /= size
             }
-            return points
+            for (g, group) in groups.enumerated() { for axis in group { values.append(axis.gridValue(at: choice[g])) } }
         case .random, .latinHypercube:
-            let random = try RandomSource(seed: seed)
-            // Latin hypercube: per group, a random permutation of the strata 0..<points.
-            var strata: [[Int]] = []
-            if method == .latinHypercube {
-                for _ in groups {
-                    var perm = Array(0..<points)
-                    for i in stride(from: points - 1, to: 0, by: -1) {
-                        let j = Int(random.uniform() * Double(i + 1))
-                        perm.swapAt(i, min(j, i))
-                    }
-                    strata.append(perm)
+            for (g, group) in groups.enumerated() {
+                let jitter = Self.unit(seed, UInt64(index), UInt64(g), 0)
+                let u: Double
+                if method == .latinHypercube {
+                    let stratum = Self.permute(UInt64(index), count: UInt64(points), key: Self.mix(seed, UInt64(g), 1, 0))
+                    u = (Double(stratum) + jitter) / Double(points)
+                } else {
+                    u = jitter
                 }
+                for axis in group { values.append(axis.sampled(at: u)) }
             }
-            var points: [SweepPoint] = []
-            points.reserveCapacity(self.points)
-            for index in 0..<self.points {
-                var values: [String] = []
-                for (g, group) in groups.enumerated() {
-                    let u = method == .latinHypercube ? (Double(strata[g][index]) + random.uniform()) / Double(self.points) : random.uniform()
-                    for axis in group {
-                        if let list = axis.values {
-                            values.append(list[min(list.count - 1, Int(u * Double(list.count)))])
-                        } else if let range = axis.range {
-                            values.append(Self.scalar(range.value(at: u)))
-                        }
-                    }
-                }
-                points.append(SweepPoint(index: index, values: values))
-            }
-            return points
         }
+        return SweepPoint(index: index, values: values)
+    }
+
+    /// Every point, in order (small sweeps and tests; a large sweep streams ``point(at:)``).
+    public func allPoints() -> [SweepPoint] { (0..<pointCount).map(point(at:)) }
+
+    /// SplitMix64's finaliser over the words (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014).
+    static func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) -> UInt64 {
+        var z = a
+        for w in [b, c, d] {
+            z = z &+ 0x9E37_79B9_7F4A_7C15 &+ w
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+        }
+        return z
+    }
+
+    /// A uniform double in [0, 1) from the words (53 random bits).
+    static func unit(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) -> Double {
+        Double(mix(a, b, c, d) >> 11) * 0x1.0p-53
+    }
+
+    /// A keyed bijection of 0 ..< count: a four-round balanced Feistel network on the smallest even number of bits
+    /// covering `count`, applied again while the result falls outside (cycle walking; fewer than four tries on average).
+    static func permute(_ x: UInt64, count: UInt64, key: UInt64) -> UInt64 {
+        guard count > 1 else { return 0 }
+        var bits = 2
+        while bits < 64 && (UInt64(1) << UInt64(bits)) < count { bits += 2 }
+        let half = UInt64(bits / 2), mask = (UInt64(1) << half) - 1
+        var y = x
+        repeat {
+            var left = y >> half, right = y & mask
+            for round in 0..<4 as Range<UInt64> {
+                let f = mix(key, right, round, 0) & mask
+                (left, right) = (right, left ^ f)
+            }
+            y = (left << half) | right
+        } while y >= count
+        return y
     }
 }

@@ -98,10 +98,32 @@ struct AtomicFileTests {
         let files = [(path: root.appendingPathComponent("x/summary.csv").path, contents: "s\n"),
                      (path: root.appendingPathComponent("x/layers.csv").path, contents: "l\n"),
                      (path: root.appendingPathComponent("y/report.json").path, contents: "{}\n")]
-        try AtomicFile.writeAll(files)
+        try AtomicFile.writeAll(files.map { OutputFile(path: $0.path, text: $0.contents) })
         for file in files {
             #expect(try String(contentsOfFile: file.path, encoding: .utf8) == file.contents)
         }
         #expect(try entries(under: root) == ["x", "x/layers.csv", "x/summary.csv", "y", "y/report.json"])
+    }
+
+    @Test("a streamed write that fails half way leaves the old file and no temporary; a dead writer's temporary is removed")
+    func streamedFailure() throws {
+        let root = try makeTemporaryFolder("atomic")
+        defer { try? fm.removeItem(at: root) }
+        let target = root.appendingPathComponent("report.json").path
+        try AtomicFile.write("old\n", to: target)
+        struct Broken: Error {}
+        #expect(throws: Broken.self) {
+            try AtomicFile.write(to: target) { sink in
+                for _ in 0..<100_000 { try sink.write("0123456789abcdef") }  // 1.6 MB: some of it flushed to disk
+                throw Broken()
+            }
+        }
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "old\n")
+        #expect(try entries(under: root) == ["report.json"])
+        // A temporary of a process that no longer runs (pid 2^22 + 1 is above Linux's pid_max default), and one of this process.
+        try Data("partial".utf8).write(to: root.appendingPathComponent(".report.json.partial-4194305-1"))
+        try Data("partial".utf8).write(to: root.appendingPathComponent(".report.json.partial-\(getpid())-999"))
+        AtomicFile.removeStrays(in: root.path)
+        #expect(try entries(under: root) == [".report.json.partial-\(getpid())-999", "report.json"])
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Sweeps
 import SimModel
+import Exports
 
 func sweepFile(_ sweep: String, extraBlock: String = "") throws -> String {
     let text = """
@@ -44,7 +45,7 @@ struct SweepSpecTests {
     @Test("grid: cartesian product over groups, zipped axes move together, last axis fastest")
     func grid() throws {
         let runner = try SweepRunner(file: try sweepFile(gridSweep), options: .init())
-        let points = try runner.spec.allPoints()
+        let points = runner.spec.allPoints()
         #expect(points.count == 4 * 4 * 3)
         #expect(runner.spec.keys == ["model.blocks.hyb.mixer.split", "workload.seq_len", "workload.batch", "model.blocks.hyb.mlp.top_k"])
         #expect(points[0].values == ["0.2", "256", "1", "1"])
@@ -63,7 +64,7 @@ struct SweepSpecTests {
           sample: {method: latin_hypercube, points: 20, seed: 5}
         """
         let runner = try SweepRunner(file: try sweepFile(sweep), options: .init())
-        let a = try runner.spec.allPoints(), b = try runner.spec.allPoints()
+        let a = runner.spec.allPoints(), b = runner.spec.allPoints()
         #expect(a == b)
         let strata = Set(a.compactMap { Double($0.values[0]) }.map { Int($0 * 20) })
         #expect(strata.count == 20, "one point in each of the 20 strata of the split")
@@ -111,16 +112,57 @@ struct SweepRunTests {
         _ = try SweepRunner.merge(directories: shards, out: merged)
         #expect(try Data(contentsOf: URL(fileURLWithPath: merged + "/sweep.csv")) == reference)
         #expect(try Data(contentsOf: URL(fileURLWithPath: merged + "/invalid.csv")) == Data(contentsOf: URL(fileURLWithPath: one + "/invalid.csv")))
-        // A killed run: the first ten rows survived.
+        // A run killed after its checkpoint at point 12, in the middle of writing a later row: the partial files
+        // hold the rows of points 0..<12 and a torn row after them; sweep.progress records where point 12 begins.
         let partial = tempDir()
         try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
-        let lines = String(decoding: reference, as: UTF8.self).split(separator: "\n").prefix(11)
-        try (lines.joined(separator: "\n") + "\n").write(toFile: partial + "/sweep.csv", atomically: true, encoding: .utf8)
+        func prefix(_ path: String, before point: Int) throws -> String {
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            let kept = lines.dropFirst().prefix { line in Int(line.split(separator: ",").first ?? "") ?? Int.max < point }
+            return ([lines[0]] + kept).joined(separator: "\n") + "\n"
+        }
+        let sweepPrefix = try prefix(one + "/sweep.csv", before: 12), invalidPrefix = try prefix(one + "/invalid.csv", before: 12)
+        try (sweepPrefix + "12,0.2,torn").write(toFile: partial + "/sweep.csv.partial", atomically: true, encoding: .utf8)
+        try invalidPrefix.write(toFile: partial + "/invalid.csv.partial", atomically: true, encoding: .utf8)
+        let invalidRows = invalidPrefix.split(separator: "\n").count - 1
+        try "position: 12\nsweep_bytes: \(sweepPrefix.utf8.count)\ninvalid_bytes: \(invalidPrefix.utf8.count)\ninvalid_rows: \(invalidRows)\n"
+            .write(toFile: partial + "/" + SweepRunner.progressName, atomically: true, encoding: .utf8)
         // The killed run had written its provenance first, as every run does.
         try FileManager.default.copyItem(atPath: one + "/" + SweepRunner.provenanceName, toPath: partial + "/" + SweepRunner.provenanceName)
-        let resumed = try SweepRunner(file: file, options: .init(resume: true)).run(out: partial)
-        #expect(resumed.resumed == 10)
+        let resumed = try SweepRunner(file: file, options: .init(jobs: 2, resume: true)).run(out: partial)
+        #expect(resumed.resumed == 12 && resumed.evaluated == 36 && resumed.invalid == 16)
         #expect(try Data(contentsOf: URL(fileURLWithPath: partial + "/sweep.csv")) == reference)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: partial + "/invalid.csv")) == Data(contentsOf: URL(fileURLWithPath: one + "/invalid.csv")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: partial).sorted() == ["invalid.csv", "sweep.csv", SweepRunner.provenanceName])
+        // Resuming a finished folder evaluates nothing.
+        let again = try SweepRunner(file: file, options: .init(resume: true)).run(out: partial)
+        #expect(again.evaluated == 0 && again.resumed == 48 && again.invalid == 16)
+    }
+
+    @Test("a 10,000,000-point grid streams: point(at:) from the index alone, equal to the listed points on a small grid")
+    func streamedPoints() throws {
+        let sweep = """
+        sweep:
+          axes:
+            - {key: model.blocks.hyb.mixer.split, range: {from: 0.02, to: 0.98, count: 1000}}
+            - {key: workload.seq_len, range: {from: 256, to: 16384, count: 100, scale: log, integer: true}}
+            - {key: workload.batch, range: {from: 1, to: 100, count: 100, integer: true}}
+        """
+        let runner = try SweepRunner(file: try sweepFile(sweep), options: .init())
+        #expect(runner.spec.pointCount == 10_000_000)
+        let last = runner.spec.point(at: 9_999_999)
+        #expect(last.values == ["0.98", "16384", "100"])
+        #expect(runner.spec.point(at: 10_000).values == [SweepSpec.scalar(0.02 + (0.98 - 0.02) / 999), "256", "1"])
+    }
+
+    @Test("Latin hypercube from the index alone: every stratum of every group hit exactly once, at sizes that are not powers of two")
+    func latinStrata() throws {
+        for n in [1, 2, 3, 7, 100, 1000, 4097] {
+            for key: UInt64 in [0, 5, 123_456_789] {
+                let image = Set((0..<n).map { SweepSpec.permute(UInt64($0), count: UInt64(n), key: key) })
+                #expect(image.count == n && (image.max() ?? 0) < UInt64(n), "n \(n), key \(key)")
+            }
+        }
     }
 
     @Test("resume refuses a sweep.csv with other columns")
@@ -145,8 +187,12 @@ struct OptimizerTests {
         let runner = try SweepRunner(file: try sweepFile(sweep), options: .init())
         let outcome = try Optimizer(runner: runner).run(objective: .init(metric: "latency_s", maximize: false), constraints: [])
         let best = try #require(outcome.best)
-        let gridSplits = runner.spec.axes[0].gridValues
-        let gridLatencies = outcome.evaluated.filter { gridSplits.contains($0.values[0]) }.compactMap { $0.metrics["latency_s"] }
+        // Every grid point, evaluated on its own.
+        let gridLatencies = runner.spec.allPoints().compactMap { point -> Double? in
+            guard case let .success(fields) = runner.evaluate(point, root: runner.root),
+                  let column = ReportExport.summaryColumns.firstIndex(of: "latency_s") else { return nil }
+            return Double(fields[1 + point.values.count + column])
+        }
         #expect(gridLatencies.count == 10)
         #expect((best.metrics["latency_s"] ?? .infinity) <= (gridLatencies.min() ?? 0))
         #expect(outcome.evaluations > 10, "Brent evaluated points between the grid values")
@@ -164,5 +210,12 @@ struct OptimizerTests {
         #expect(front.map { $0.metrics["x"] ?? 0 } == [1, 2, 4])
         let maxFront = Optimizer.paretoFront(points, x: .init(metric: "x", maximize: true), y: .init(metric: "y", maximize: true))
         #expect(maxFront.map { $0.metrics["x"] ?? 0 } == [2, 3, 5])
+        // Built one point at a time (as the optimizer does, never holding every point): the same front.
+        for (x, y) in [(Optimizer.Objective(metric: "x", maximize: false), Optimizer.Objective(metric: "y", maximize: false)),
+                       (Optimizer.Objective(metric: "x", maximize: true), Optimizer.Objective(metric: "y", maximize: true))] {
+            var incremental: [Optimizer.Evaluated] = []
+            for p in points { Optimizer.insert(p, into: &incremental, x: x, y: y) }
+            #expect(Optimizer.paretoFront(incremental, x: x, y: y).map(\.values) == Optimizer.paretoFront(points, x: x, y: y).map(\.values))
+        }
     }
 }

@@ -77,6 +77,9 @@ public struct EventEngine {
             throw RunError(description: "--steps \(options.steps) is out of range; allowed: 1 to \(Self.maximumSteps)")
         }
         try Self.checkSampleable(scenario)
+        if let problem = Limits.workProblem(scenario, steps: options.steps, event: true) {
+            throw RunError(description: "\(scenario.file): \(problem)")
+        }
         let seed = options.seed ?? scenario.seed
         let sampler = try RandomRoutingSampler(seed: seed)
         let random = scenario.hasRandomness
@@ -108,6 +111,14 @@ public struct EventEngine {
                 if reusable { cached = compiled }
             }
             let graph = compiled.graph
+            if step == 0, options.traceSteps > 0 {
+                // timeline.json's size is bounded before the simulation starts.
+                let perStep = graph.prologue.ops.count + graph.epilogue.ops.count + graph.layers.reduce(0) { $0 + graph.templates[$1.template].ops.count }
+                let traced = min(options.traceSteps, options.steps)
+                if Double(traced) * Double(perStep) > Double(Limits.traceSpans) {
+                    throw RunError(description: "\(scenario.file): tracing \(traced) steps of \(perStep) ops is more than \(Limits.traceSpans) spans for timeline.json (Limits.traceSpans); allowed: --trace-steps at most \(Limits.traceSpans / max(1, perStep))")
+                }
+            }
             if simulator == nil {
                 simulator = LaneSimulator(laneCount: graph.lanes.count)
                 laneNames = graph.lanes.map(\.name)

@@ -128,6 +128,15 @@ public enum ScenarioLoader {
         let names = blocksMap.keys
         let layers = try decodeLayers(map.required("layers", allowed: "a list of block names, or {pattern: [names], repeat: N}"), blockNames: names)
         let depth = try map["dynamic_depth"].map { try decodeDynamicDepth($0, layers: layers.count) }
+        // The analytic engine's routing statistics are linear in the routed width of the distinct blocks used.
+        let routed = Set(layers).reduce(0) { total, name in
+            let w = blocks[name].map(Limits.routedWidth) ?? 0
+            return total > Limits.routedWidth || w > Limits.routedWidth ? Limits.routedWidth + 1 : total + w
+        }
+        guard routed <= Limits.routedWidth else {
+            throw blocksNode.error("the blocks the layers use route over more than \(Limits.routedWidth) experts or FFF leaves (x parallel trees) in all",
+                                   allowed: "at most \(Limits.routedWidth) in all (Limits.routedWidth)")
+        }
         return ModelSpec(dModel: dModel, vocab: vocab, blocks: blocks, layers: layers, includeEmbedding: includeEmbedding,
                          dynamicDepth: depth)
     }
@@ -149,16 +158,18 @@ public enum ScenarioLoader {
             let map = try node.mapping(allowed: ["pattern", "repeat"])
             let pattern = try map.required("pattern", allowed: "a list of block names").list().map(check)
             let repeatNode = map["repeat"]
-            let repeats = try repeatNode?.int(in: 1...100_000, allowed: "a whole number from 1 to 100000") ?? 1
-            guard pattern.count * repeats <= 100_000 else {
+            let repeats = try repeatNode?.int(in: 1...Limits.layers, allowed: "a whole number from 1 to \(Limits.layers)") ?? 1
+            guard pattern.count * repeats <= Limits.layers else {
                 throw (repeatNode ?? node).error("\(pattern.count) x \(repeats) = \(pattern.count * repeats) layers is more than this tool models",
-                                                 allowed: "at most 100000 layers")
+                                                 allowed: "at most \(Limits.layers) layers (Limits.layers)")
             }
             layers = []
             for _ in 0..<repeats { layers += pattern }
         }
         guard !layers.isEmpty else { throw node.error("the model has no layers", allowed: "at least one block name") }
-        guard layers.count <= 100_000 else { throw node.error("\(layers.count) layers is more than this tool models", allowed: "at most 100000 layers") }
+        guard layers.count <= Limits.layers else {
+            throw node.error("\(layers.count) layers is more than this tool models", allowed: "at most \(Limits.layers) layers (Limits.layers)")
+        }
         return layers
     }
 
