@@ -4,7 +4,7 @@ SWIFT ?= swift
 export OPENBLAS_NUM_THREADS = 1
 SCENARIO ?= scenarios/quickstart.yaml
 
-.PHONY: setup build quickstart test test-asan test-tsan bench clean
+.PHONY: setup build quickstart test test-asan test-tsan fuzz bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -34,8 +34,15 @@ test-asan: setup
 
 test-tsan: setup
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan \
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan \
 		--filter 'SweepsTests|CalibrationTests|DeterminismTests|EventEngine|RegressionCorpusTests|SweepCLITests'
+
+# The fuzzing campaign (scripts/fuzz.sh): INPUTS mutated scenarios, sweeps, profiles and command lines of seed SEED;
+# traps, hangs over 10 s and runs over 2 GB are saved to fuzz-findings/. CI runs a seeded slice (FuzzingTests).
+INPUTS ?= 1000000
+SEED ?= 1
+fuzz: setup
+	bash scripts/fuzz.sh $(INPUTS) $(SEED)
 
 # Benchmarks: the analytic engine; the event engine beside SimPy (installed from PyPI into .venv-bench);
 # the real kernels against this machine's measured FMA peak and bandwidth.

@@ -61,6 +61,9 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "hybridsim", dependencies: ["HybridSimCLI"]),
+        // The seeded mutation fuzzer over scenarios, sweeps, profiles and command lines (issue 10), and its driver.
+        .target(name: "Fuzzing", dependencies: ["HybridSimCLI", "SimModel", "SimEngines", "Exports", "Sweeps"]),
+        .executableTarget(name: "hybridsim-fuzz", dependencies: ["Fuzzing"]),
         .executableTarget(
             name: "AnalyticBenchmark",
             dependencies: ["SimModel", "SimEngines"],
@@ -76,17 +79,18 @@ let package = Package(
             dependencies: ["Kernels"],
             path: "Benchmarks/KernelBenchmark"
         ),
-        // Test helpers shared by the test targets (one `approx`).
+        // Test helpers shared by the test targets (one `approx`, shared scenario texts).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SimMathTests", dependencies: ["SimMath"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SimModel", "SimEngines", "Exports"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "SimModel", "SimEngines", "Exports", "TestSupport"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
         .testTarget(name: "PublishedTests", dependencies: ["Published", "SimModel"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Kernels", "SimModel", "SimEngines", "SimMath", "TestSupport"]),
         .testTarget(name: "SimModelTests", dependencies: ["SimModel", "SimMath", "TestSupport"]),
         .testTarget(name: "SimEnginesTests", dependencies: ["SimEngines", "SimModel", "SimMath", "TestSupport"]),
         .testTarget(name: "ExportsTests", dependencies: ["Exports", "SimEngines", "SimModel", "TestSupport"]),
-        .testTarget(name: "HybridSimCLITests", dependencies: ["HybridSimCLI", "SimModel"]),
+        .testTarget(name: "HybridSimCLITests", dependencies: ["HybridSimCLI", "SimModel", "TestSupport"]),
+        .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing"]),
     ]
 )

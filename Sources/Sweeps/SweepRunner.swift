@@ -122,7 +122,7 @@ public struct SweepRunner: @unchecked Sendable {
     }
 
     /// Evaluates one point: its sweep.csv row, or the reason it is invalid.
-    func evaluate(_ point: SweepPoint, root: YAMLNode) -> Result<[String], InputError> {
+    public func evaluate(_ point: SweepPoint, root: YAMLNode) -> Result<[String], InputError> {
         do {
             let s = try scenario(at: point, root: root)
             if let problem = Limits.workProblem(s, steps: options.steps, event: options.engine == .event) {

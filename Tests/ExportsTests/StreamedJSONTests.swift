@@ -35,21 +35,9 @@ struct StreamedJSONTests {
 
     @Test("a streamed report.json and timeline.json equal Foundation's one-tree output, byte for byte")
     func documents() throws {
-        let scenario = try ScenarioLoader.decode(text: """
-            schema_version: 1
-            name: streamed
-            hardware: nvidia-h100-sxm
-            workload: {phase: prefill, batch: 2, seq_len: 256, dtype: bf16}
-            model:
-              d_model: 256
-              vocab: 1000
-              blocks:
-                hyb:
-                  mixer: {type: hybrid, layout: split, split: 0.5, placement: {type: separate_lanes, attention_share: 0.5},
-                          attention: {heads: 4, kv_heads: 2, head_dim: 64}, ssm: {variant: mamba1, d_state: 16}}
-                  mlp: {type: moe, experts: 8, top_k: 2, expert_ffn_dim: 256, routing: {type: zipf, exponent: 1.2}}
-              layers: {pattern: [hyb], repeat: 3}
-            """)
+        let scenario = try ScenarioLoader.decode(text: TestScenario.splitHybridMoE(
+            name: "streamed", batch: 2, seqLen: 256, repeat: 3, placement: "{type: separate_lanes, attention_share: 0.5}",
+            routing: "{type: zipf, exponent: 1.2}"))
         let report = AnalyticEngine(options: .init(layerRows: true, spans: true)).run(scenario)
         #expect(report.spans.count > 20)
         let document = ReportExport.jsonDocument([report], scenarios: [scenario])

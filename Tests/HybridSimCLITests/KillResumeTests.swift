@@ -1,22 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Crash safety (issue 10): a sweep killed with SIGKILL at 24 seeded random moments, each time resumed with
 /// --resume, ends with the same bytes as an uninterrupted run and nothing else in its folder.
 @Suite("SIGKILL at random moments, then --resume")
 struct KillResumeTests {
-    static let scenario = """
-        name: kill-resume
-        hardware: nvidia-h100-sxm
-        workload: {phase: prefill, batch: 1, seq_len: 256, dtype: bf16}
-        model:
-          d_model: 256
-          blocks:
-            hyb:
-              mixer: {type: hybrid, layout: split, split: 0.5, placement: same_lane,
-                      attention: {heads: 4, kv_heads: 2, head_dim: 64}, ssm: {variant: mamba1, d_state: 16}}
-              mlp: {type: moe, experts: 8, top_k: 2, expert_ffn_dim: 256}
-          layers: {pattern: [hyb], repeat: 4}
+    static let scenario = TestScenario.splitHybridMoE(name: "kill-resume", batch: 1, seqLen: 256, extra: """
         sweep:
           axes:
             - {key: model.blocks.hyb.mixer.split, range: {from: 0.05, to: 0.95, count: 40}}
@@ -24,7 +14,7 @@ struct KillResumeTests {
             - zip:
                 - {key: workload.batch, values: [1, 2, 4, 8]}
                 - {key: model.blocks.hyb.mlp.top_k, values: [1, 2, 9, 2]}
-        """
+        """)
 
     @Test("24 kills (some inside checkpoints: one every 20 ms), each resumed: byte-identical sweep.csv and invalid.csv, no stray files")
     func killAndResume() throws {

@@ -28,6 +28,7 @@ struct RegressionCorpusTests {
         Case(file: "dirichlet-subnormal-crash.yaml", arguments: ["run", "--engine", "event", "--steps", "200000", "--trace-steps", "200000", "--no-write"], status: 2, message: "spans for timeline.json (Limits.traceSpans)"),
         Case(file: "duplicate-key.yaml", arguments: ["check"], status: 2, message: "duplicate-key.yaml:7: at `model.d_model`: the key `d_model` appears twice"),
         Case(file: "not-utf8.yaml", arguments: ["check"], status: 2, message: "not-utf8.yaml:2: the file is not UTF-8 text: byte 35"),
+        Case(file: "control-character.yaml", arguments: ["check"], status: 2, message: "control-character.yaml:8: U+0007 at column 3 is not allowed in YAML"),
         Case(file: "zip-with-key.yaml", arguments: ["sweep", "--out", "o"], status: 2, message: "`key` beside `zip`"),
         Case(file: "sweep-axis-typo-exit0.yaml", arguments: ["sweep", "--out", "o"], status: 2, message: "every one of the 2 points is an invalid scenario"),
     ]

@@ -3,24 +3,10 @@ import Testing
 @testable import Sweeps
 import SimModel
 import Exports
+import TestSupport
 
 func sweepFile(_ sweep: String, extraBlock: String = "") throws -> String {
-    let text = """
-    schema_version: 1
-    name: sweep-test
-    hardware: nvidia-h100-sxm
-    workload: {phase: prefill, batch: 2, seq_len: 512, dtype: bf16}
-    model:
-      d_model: 256
-      vocab: 1000
-      blocks:
-        hyb:
-          mixer: {type: hybrid, layout: split, split: 0.5, placement: same_lane,
-                  attention: {heads: 4, kv_heads: 2, head_dim: 64}, ssm: {variant: mamba1, d_state: 16}}
-          mlp: {type: moe, experts: 8, top_k: 2, expert_ffn_dim: 256}
-      layers: {pattern: [hyb], repeat: 4}
-    \(sweep)
-    """
+    let text = TestScenario.splitHybridMoE(name: "sweep-test", extra: sweep)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sweeps-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let path = dir.appendingPathComponent("s.yaml").path

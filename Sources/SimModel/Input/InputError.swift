@@ -24,10 +24,22 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
         self.allowed = allowed.map { Self.capped($0, 400) }
     }
 
-    /// A message part at most `limit` characters: a value echoed from the input can be megabytes long.
+    /// A message part at most `limit` characters (a value echoed from the input can be megabytes long), with
+    /// control characters shown as U+XXXX (echoed raw they would act on the user's terminal).
     static func capped(_ text: String, _ limit: Int) -> String {
-        guard text.count > limit else { return text }
-        return String(text.prefix(limit)) + "… (\(text.count) characters)"
+        var visible = text
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) }) {
+            visible = ""
+            for scalar in text.unicodeScalars {
+                if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
+                    visible += String(format: "U+%04X", scalar.value)
+                } else {
+                    visible.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        guard visible.count > limit else { return visible }
+        return String(visible.prefix(limit)) + "… (\(visible.count) characters)"
     }
 
     public var description: String {

@@ -27,6 +27,14 @@ public struct YAMLNode {
             throw error
         } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
             throw duplicateKeyError(text, keys: duplicates, first: context.mark, file: file)
+        } catch let YamlError.reader(problem, offset, value, _) {
+            // The reader's offset counts bytes of the UTF-8 text: its line and column, and the character by code.
+            let bytes = Array(text.utf8.prefix(max(0, offset ?? 0)))
+            let line = bytes.filter { $0 == 0x0A }.count + 1
+            let column = bytes.count - (bytes.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+            let character = value >= 0 ? String(format: "U+%04X", value) : "a character"
+            throw InputError(file: file, line: line, keyPath: "", problem: "\(character) at column \(column) is not allowed in YAML (\(problem))",
+                             allowed: "printable characters, tabs and line breaks")
         } catch let error as YamlError {
             throw InputError(file: file, line: Self.line(of: error), keyPath: "", problem: "malformed YAML: \(Self.summary(of: error))")
         } catch {

@@ -137,8 +137,16 @@ public enum ScenarioLoader {
             throw blocksNode.error("the blocks the layers use route over more than \(Limits.routedWidth) experts or FFF leaves (x parallel trees) in all",
                                    allowed: "at most \(Limits.routedWidth) in all (Limits.routedWidth)")
         }
-        return ModelSpec(dModel: dModel, vocab: vocab, blocks: blocks, layers: layers, includeEmbedding: includeEmbedding,
-                         dynamicDepth: depth)
+        let model = ModelSpec(dModel: dModel, vocab: vocab, blocks: blocks, layers: layers, includeEmbedding: includeEmbedding,
+                              dynamicDepth: depth)
+        // One step of the event engine (the costlier engine) must be within the engines' work limit, so a model
+        // `check` accepts runs; more steps are checked against the same limit before a run starts.
+        let work = Limits.work(model, steps: 1)
+        guard work <= Limits.work else {
+            throw blocksNode.error("one step of \(layers.count) layers is \(String(format: "%.3g", work)) layer-steps of engine work (a routed layer counts 1 + experts/256)",
+                                   allowed: "at most \(String(format: "%.0f", Limits.work)) (Limits.work): fewer layers or experts")
+        }
+        return model
     }
 
     static func decodeLayers(_ node: YAMLNode, blockNames: [String]) throws -> [String] {
