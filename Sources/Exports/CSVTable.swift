@@ -1,4 +1,5 @@
 import Foundation
+import SimEngines
 
 /// A CSV table with RFC 4180 quoting. Numbers print as Swift's shortest round-tripping decimal,
 /// so the same values give the same bytes on every machine.
@@ -68,12 +69,7 @@ public struct CSVTable: Sendable {
     }
 
     /// A number as CSV text.
-    public static func number(_ value: Double) -> String {
-        if value.isNaN { return "nan" }
-        if value.isInfinite { return value > 0 ? "inf" : "-inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
+    public static func number(_ value: Double) -> String { Metrics.format(value) }
 }
 
 /// Reads a file's lines one at a time (1 MiB at a time), for files too large to hold: a sweep's rows.

@@ -4,42 +4,17 @@ import SimModel
 
 /// Turns reports into the files `hybridsim run` writes: summary.csv, layers.csv, report.json.
 public enum ReportExport {
-    /// Columns of summary.csv, units in the names.
-    public static let summaryColumns = [
-        "scenario", "engine", "hardware", "phase", "batch", "seq_len", "dtype", "tokens_per_step",
-        "latency_s", "tokens_per_s", "model_flops", "executed_flops", "mfu", "bubble_s", "bubble_fraction",
-        "peak_memory_bytes", "weight_bytes", "optimizer_bytes", "kv_cache_bytes", "ssm_state_bytes", "activation_bytes",
-        "memory_capacity_bytes", "memory_fits", "moe_imbalance", "dropped_token_fraction", "executed_layer_fraction",
-        "expected_executed_layers", "saved_flops", "split_ratios",
-        "steps", "latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_max_s",
-        "bubble_mean_s", "bubble_p50_s", "bubble_p90_s", "bubble_p99_s", "bubble_max_s",
-    ]
+    /// Columns of summary.csv, units in the names: the metric table's names (SimEngines/Metrics.swift).
+    public static let summaryColumns = Metrics.names
 
     public static let layerColumns = [
         "scenario", "engine", "layer", "block", "lane", "start_s", "end_s", "busy_s", "idle_s", "flops", "bytes",
     ]
 
-    /// Columns that hold text even when it looks like a number (a scenario named `2024`).
-    static let textColumns: Set<String> = ["scenario", "engine", "hardware", "phase", "dtype", "split_ratios"]
-
     static func n(_ v: Double) -> String { CSVTable.number(v) }
 
-    public static func summaryRow(_ r: Report) -> [String] {
-        [r.scenario, r.engine, r.hardware, r.phase, String(r.batch), String(r.seqLen), r.dtype, n(r.tokensPerStep),
-         n(r.latencySeconds), n(r.tokensPerSecond), n(r.modelFlops), n(r.executedFlops), n(r.mfu), n(r.bubbleSeconds),
-         n(r.bubbleFraction), n(r.memory.peakBytes), n(r.memory.weightBytes), n(r.memory.optimizerBytes),
-         n(r.memory.kvCacheBytes), n(r.memory.ssmStateBytes), n(r.memory.activationBytes), n(r.memory.capacityBytes),
-         r.memory.fits ? "true" : "false", n(r.moeImbalance), n(r.droppedTokenFraction), n(r.executedLayerFraction),
-         n(r.expectedExecutedLayers), n(r.savedFlops),
-         r.splitRatios.map { "\($0.block)=\(n($0.ratio))" }.joined(separator: ";")] + stepColumns(r)
-    }
-
-    /// Steps and the latency and bubble distributions (one step: every percentile is that step's value).
-    static func stepColumns(_ r: Report) -> [String] {
-        let stats = r.stepStatistics ?? Report.StepStatistics(steps: 1, latency: .init([r.latencySeconds]), bubble: .init([r.bubbleSeconds]))
-        return [String(stats.steps), n(stats.latency.p50), n(stats.latency.p90), n(stats.latency.p99), n(stats.latency.max),
-                n(stats.bubble.mean), n(stats.bubble.p50), n(stats.bubble.p90), n(stats.bubble.p99), n(stats.bubble.max)]
-    }
+    /// One summary.csv row: each metric of the table, read from the report.
+    public static func summaryRow(_ r: Report) -> [String] { Metrics.summary.map { Metrics.text($0.read(r)) } }
 
     /// summary.csv, layers.csv and report.json for `reports`, in folder `dir` (contents only; nothing written).
     /// report.json is streamed when written (its op spans one at a time).
@@ -77,7 +52,14 @@ public enum ReportExport {
         var items: [[String: Any]] = []
         for (index, r) in reports.enumerated() {
             var summary: [String: Any] = [:]
-            for (key, value) in zip(summaryColumns, summaryRow(r)) { summary[key] = textColumns.contains(key) ? value : jsonValue(value) }
+            for metric in Metrics.summary {
+                switch metric.read(r) {
+                case let .text(t): summary[metric.name] = t
+                case let .integer(i): summary[metric.name] = i
+                case let .number(d): summary[metric.name] = d
+                case let .flag(b): summary[metric.name] = b
+                }
+            }
             var item: [String: Any] = ["summary": summary]
             item["lanes"] = r.lanes.map { ["name": $0.name, "kind": $0.kind, "busy_s": $0.busySeconds, "idle_s": $0.idleSeconds,
                                            "utilisation": $0.utilisation] as [String: Any] }
@@ -130,11 +112,4 @@ public enum ReportExport {
         return document
     }
 
-    static func jsonValue(_ text: String) -> Any {
-        if text == "true" { return true }
-        if text == "false" { return false }
-        if let i = Int(text) { return i }
-        if let d = Double(text), d.isFinite { return d }
-        return text
-    }
 }

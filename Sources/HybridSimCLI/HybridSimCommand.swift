@@ -16,6 +16,13 @@ public struct HybridSimCommand: ParsableCommand {
 
     /// Parses and runs, mapping every user error to one paragraph on stderr and exit status 2.
     public static func main(arguments: [String]? = nil) -> Int32 {
+        // A misspelt subcommand: ArgumentParser would say only "unexpected arguments".
+        let names = configuration.subcommands.map { $0._commandName }
+        if let first = (arguments ?? Array(CommandLine.arguments.dropFirst())).first, !first.hasPrefix("-"), !names.contains(first), first != "help" {
+            let guess = Spelling.suggestion(for: first, among: names).map { " (did you mean `\($0)`?)" } ?? ""
+            printError("`\(first)` is not a command\(guess); allowed: \(names.joined(separator: ", "))")
+            return 2
+        }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

@@ -23,8 +23,14 @@ struct PlotCommand: ParsableCommand {
     @Argument(help: "The input: a CSV (line, heatmap, bars) or a timeline.json (gantt).")
     var input: String
 
-    @Option(help: "The SVG file to write.")
+    @Option(help: "The SVG file to write (a name ending in .svg).")
     var out: String
+
+    @Option(name: .customLong("where"), help: "Keep only rows where COLUMN=VALUE (repeatable; line, heatmap).")
+    var filters: [String] = []
+
+    @Flag(help: "Line: draw the mean of several rows at one x (otherwise they are refused, naming the columns that vary).")
+    var average = false
 
     @Option(help: "Column for the x axis (line, heatmap).")
     var x: String?
@@ -50,6 +56,43 @@ struct PlotCommand: ParsableCommand {
     @Flag(help: "Logarithmic y axis (line).")
     var logY = false
 
+    func validate() throws {
+        guard out.lowercased().hasSuffix(".svg") else {
+            throw ValidationError("--out \(out): plots are written as SVG; allowed: a file name ending in .svg (convert it with rsvg-convert or inkscape for PNG or PDF).")
+        }
+        for filter in filters where !filter.contains("=") {
+            throw ValidationError("--where \(filter) is not COLUMN=VALUE.")
+        }
+    }
+
+    /// The rows that pass every --where filter.
+    func filtered(_ data: CSVData) throws -> CSVData {
+        guard !filters.isEmpty else { return data }
+        var keep = data.rows
+        for filter in filters {
+            let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+            let column = try data.columnIndex(parts[0])
+            let value = parts.count > 1 ? parts[1] : ""
+            keep = keep.filter { $0[column] == value || (Double($0[column]).flatMap { a in Double(value).map { a == $0 } } ?? false) }
+        }
+        guard !keep.isEmpty else { throw PlotError.noData(file: data.file, reason: "no row matches \(filters.joined(separator: " and "))") }
+        return try CSVData(header: data.header, rows: keep, file: data.file)
+    }
+
+    /// Several rows at one x of one series are averaged only when asked: otherwise refused, naming what varies.
+    func checkSinglePoints(_ data: CSVData, x: String, series: String?) throws -> String? {
+        let xi = try data.columnIndex(x), si = try series.map { try data.columnIndex($0) }
+        let seen = Set(data.rows.map { row in [row[xi], si.map { row[$0] } ?? ""] })
+        guard seen.count < data.rows.count else { return nil }
+        let sweepColumns = data.header.filter { $0.contains(".") && $0 != x && $0 != series }
+        let varying = sweepColumns.filter { c in Set(data.rows.map { $0[data.header.firstIndex(of: c) ?? 0] }).count > 1 }
+        let count = data.rows.count / max(1, seen.count)
+        guard average else {
+            throw CLIError("\(input): several rows share each \(x)\(series.map { " and \($0)" } ?? "") (about \(count) each)\(varying.isEmpty ? "" : "; these columns vary: \(varying.joined(separator: ", "))"). Choose with --where COLUMN=VALUE, or --series, or draw their mean with --average", exitCode: 2)
+        }
+        return " (mean of about \(count) rows per point)"
+    }
+
     func run() throws {
         // An empty file is refused before it is read (Foundation leaks the buffer of an empty file's read).
         if let size = (try? FileManager.default.attributesOfItem(atPath: input))?[.size] as? NSNumber, size.intValue == 0 {
@@ -66,10 +109,13 @@ struct PlotCommand: ParsableCommand {
         do {
             switch kind {
             case .line:
-                svg = try LinePlot.svg(try CSVData.parse(text, file: input), x: need(x, "--x"), y: need(y, "--y"), series: series,
-                                       title: title, logX: logX, logY: logY)
+                let data = try filtered(try CSVData.parse(text, file: input))
+                let xColumn = try need(x, "--x"), yColumn = try need(y, "--y")
+                let note = try checkSinglePoints(data, x: xColumn, series: series)
+                let heading = note.map { (title ?? "\(yColumn) over \(xColumn)") + $0 } ?? title
+                svg = try LinePlot.svg(data, x: xColumn, y: yColumn, series: series, title: heading, logX: logX, logY: logY)
             case .heatmap:
-                svg = try Heatmap.svg(try CSVData.parse(text, file: input), x: need(x, "--x"), y: need(y, "--y"), value: need(value, "--value"),
+                svg = try Heatmap.svg(try filtered(try CSVData.parse(text, file: input)), x: need(x, "--x"), y: need(y, "--y"), value: need(value, "--value"),
                                       title: title)
             case .bars:
                 svg = try StackedBars.svg(try CSVData.parse(text, file: input), scenario: scenario, title: title)
@@ -146,7 +192,9 @@ struct ExportCommand: ParsableCommand {
                     if let svg = try? LinePlot.svg(data, x: first, y: "latency_s", series: series, title: "Latency over \(first)", logX: false, logY: false) {
                         out.append(("sweep-latency", svg))
                     }
-                    if swept.count > 1, let svg = try? Heatmap.svg(data, x: first, y: swept[1], value: "tokens_per_s", title: "Tokens/s") {
+                    // The notebook's cell under this figure redraws latency over the two keys: the stored figure is the same
+                    // metric (it used to be tokens/s under the latency heading).
+                    if swept.count > 1, let svg = try? Heatmap.svg(data, x: first, y: swept[1], value: "latency_s", title: "Latency over \(first) and \(swept[1])") {
                         out.append(("sweep-heatmap", svg))
                     }
                 }

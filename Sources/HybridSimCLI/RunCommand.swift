@@ -3,6 +3,7 @@ import Exports
 import Foundation
 import SimEngines
 import SimModel
+import Sweeps
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, csv, json
@@ -78,8 +79,13 @@ struct RunCommand: ParsableCommand {
         }
         if let first = refusals.first { throw CLIError(first, exitCode: 2) }
         let names = scenarios.map(\.name)
-        if out != nil, Set(names).count != names.count {
-            throw CLIError("two scenarios share a name (\(names.joined(separator: ", "))); give each a distinct `name:` to write them to one folder", exitCode: 2)
+        // Two scenarios of one name would write over each other (one folder with --out, results/NAME/ without).
+        var firstFile: [String: String] = [:]
+        for s in scenarios {
+            if let other = firstFile[s.name], !noWrite {
+                throw CLIError("\(other) and \(s.file) share the name `\(s.name)`: their files would overwrite each other; give each a distinct `name:` (or --no-write)", exitCode: 2)
+            }
+            firstFile[s.name] = s.file
         }
 
         // Per-layer rows and per-op spans only when something shows or writes them: with --no-write and the summary
@@ -183,7 +189,15 @@ struct CheckCommand: ParsableCommand {
                     print("ok  \(file)  (profile \(p.name))")
                 } else {
                     let s = try ScenarioLoader.load(path: file)
-                    print("ok  \(file)  (\(s.model.layers.count) layers on \(s.hardware.name), \(s.workload.phase.rawValue))")
+                    // A sweep section is checked too: its spec, and each axis against the scenario.
+                    var sweepNote = ""
+                    if try YAMLNode.load(path: file).mapping(allowed: [])["sweep"] != nil {
+                        let runner = try SweepRunner(file: file, options: .init())
+                        let problems = runner.axisProblems()
+                        guard problems.isEmpty else { errors += problems; continue }
+                        sweepNote = "; sweep of \(runner.spec.pointCount) points"
+                    }
+                    print("ok  \(file)  (\(s.model.layers.count) layers on \(s.hardware.name), \(s.workload.phase.rawValue)\(sweepNote))")
                 }
             } catch let e as InputError {
                 errors.append(e)

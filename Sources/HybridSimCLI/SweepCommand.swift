@@ -28,7 +28,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Engine: analytic or event.")
     var engine: String = "analytic"
 
-    @Option(parsing: .unconditional, help: "Parallel jobs (default: the number of cores).")
+    @Option(parsing: .unconditional, help: "Parallel jobs (the default is this machine's number of cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(parsing: .unconditional, help: "Steps per point (decode steps or batches).")
@@ -69,6 +69,9 @@ struct SweepCommand: ParsableCommand {
             runner = try SweepRunner(file: file, options: .init(jobs: jobs, engine: engine == "event" ? .event : .analytic, steps: steps,
                                                                 resume: resume, shard: shardValue, checkpointSeconds: checkpointSeconds))
         } catch let e as InputError { throw e }
+        // An axis no value of which makes a valid scenario (a misspelt key) is refused before any point is evaluated.
+        let problems = runner.axisProblems()
+        if !problems.isEmpty { throw InputErrors(problems) }
         let interactive = isatty(STDERR_FILENO) != 0
         let printer = ProgressPrinter(interactive: interactive)
         let summary: SweepRunner.Summary

@@ -72,7 +72,7 @@ public struct CSVData: Sendable, Equatable {
 
     // MARK: - Internal helpers for the plots
 
-    func columnIndex(_ name: String) throws -> Int {
+    public func columnIndex(_ name: String) throws -> Int {
         if let index = header.firstIndex(of: name) { return index }
         throw PlotError.unknownColumn(file: file, column: name, available: header)
     }

@@ -36,7 +36,10 @@ public enum Gantt {
         do {
             object = try JSONSerialization.jsonObject(with: Data(timelineJSON.utf8), options: [.fragmentsAllowed])
         } catch {
-            throw PlotError.malformedTimeline(file: file, reason: "invalid JSON (\((error as NSError).localizedDescription))")
+            // Foundation's message says nothing the user can act on; say what the file looks like instead.
+            let start = timelineJSON.drop { $0.isWhitespace }.first
+            let looks = start == "{" || start == "[" ? "JSON that does not parse (cut short, or edited?)" : "not JSON (a CSV?)"
+            throw PlotError.malformedTimeline(file: file, reason: "\(looks); gantt reads the timeline.json that `run --engine event` or `measure` writes")
         }
         let rawEvents: [Any]
         if let dictionary = object as? [String: Any] {

@@ -78,6 +78,48 @@ public enum OrderStatistics {
         guard lo.isFinite, hi.isFinite else { return .nan }  // μ ± 8σ overflowed
         let start = max(lo, pointMass)
         if start >= hi { return start }
+        // Only components whose window reaches past `start` take part: any other has z ≥ 8 on the whole range
+        // [start, hi], where the integrand and the breakpoints already skip it, so leaving it out changes no bit
+        // (and a million experts of which a few matter cost a pass, not a million per integrand evaluation).
+        var active: [Int] = []
+        for i in 0..<mu.count where sd[i] > 0 && mu[i] + k * sd[i] > start { active.append(i) }
+        var activeMu = active.map { mu[$0] }, activeSd = active.map { sd[$0] }
+        var multiplicity = [Double](repeating: 1, count: active.count)
+        if active.count > exactComponents {
+            // Many overlapping components (a million experts of near-zero load): the breakpoints and each integrand
+            // evaluation are linear in them, the whole integral quadratic. The `exactComponents / 2` whose windows
+            // reach furthest stay exact; the rest, in that order, are pooled into `exactComponents / 2` groups of
+            // equal count, each a component of the group's mean μ and σ raised to the group's size. Bounded work;
+            // no shipped scenario has more than `exactComponents` active components (their outputs are unchanged).
+            let order = active.indices.sorted { (activeMu[$0] + k * activeSd[$0], $0) > (activeMu[$1] + k * activeSd[$1], $1) }
+            let keep = exactComponents / 2
+            var pooledMu = order.prefix(keep).map { activeMu[$0] }, pooledSd = order.prefix(keep).map { activeSd[$0] }
+            var pooledCount = [Double](repeating: 1, count: pooledMu.count)
+            let rest = Array(order.dropFirst(keep)), groups = exactComponents / 2
+            for g in 0..<groups {
+                let lo = g * rest.count / groups, hi = (g + 1) * rest.count / groups
+                guard hi > lo else { continue }
+                let members = rest[lo..<hi]
+                pooledMu.append(members.reduce(0) { $0 + activeMu[$1] } / Double(members.count))
+                pooledSd.append(members.reduce(0) { $0 + activeSd[$1] } / Double(members.count))
+                pooledCount.append(Double(members.count))
+            }
+            (activeMu, activeSd, multiplicity) = (pooledMu, pooledSd, pooledCount)
+        }
+        return activeMu.withUnsafeBufferPointer { mu in
+            activeSd.withUnsafeBufferPointer { sd in
+                multiplicity.withUnsafeBufferPointer { m in integrate(mu, sd, m, from: start, to: hi) }
+            }
+        }
+    }
+
+    /// Above this many active components, all but the furthest-reaching half are pooled (see ``expectedMaximum(_:_:)``).
+    static let exactComponents = 1024
+
+    /// ∫ from `start` to `hi` of 1 − Π Φ((x − μ_i)/σ_i), plus `start` (every σ_i > 0).
+    static func integrate(_ mu: UnsafeBufferPointer<Double>, _ sd: UnsafeBufferPointer<Double>, _ multiplicity: UnsafeBufferPointer<Double>,
+                          from start: Double, to hi: Double) -> Double {
+        let k = windowHalfWidth
 
         // 1 − F(x), skipping components whose window has ended (x ≥ μ + 8σ).
         @inline(__always)
@@ -87,7 +129,7 @@ public enum OrderStatistics {
                 let s = sd[i]
                 if s > 0 {
                     let z = (x - mu[i]) / s
-                    if z < k { product *= NormalDistribution.cdf(z) }
+                    if z < k { product *= multiplicity[i] == 1 ? NormalDistribution.cdf(z) : pow(NormalDistribution.cdf(z), multiplicity[i]) }
                 }
             }
             return 1 - product

@@ -22,32 +22,44 @@ public struct Optimizer {
     }
 
     public struct Constraint: Sendable, Equatable {
+        public enum Relation: String, Sendable { case lessOrEqual = "<=", greaterOrEqual = ">=", equal = "==" }
         public var metric: String
-        public var lessOrEqual: Bool
+        public var relation: Relation
         public var bound: Double
 
-        /// Parses `metric<=value` or `metric>=value`.
-        public static func parse(_ text: String, columns: [String]) throws -> Constraint {
-            for (op, le) in [("<=", true), (">=", false)] {
-                if let r = text.range(of: op) {
+        /// Parses `metric<=value`, `metric>=value` or `metric==value` (equal within a relative 1e-9); `memory_fits`
+        /// takes true/false or 1/0. Any numeric summary metric may be used (``Optimizer/metricColumns``).
+        public static func parse(_ text: String, columns: [String] = Optimizer.metricColumns) throws -> Constraint {
+            for relation in [Relation.lessOrEqual, .greaterOrEqual, .equal] {
+                if let r = text.range(of: relation.rawValue) {
                     let metric = String(text[..<r.lowerBound]).trimmingCharacters(in: .whitespaces)
                     let value = String(text[r.upperBound...]).trimmingCharacters(in: .whitespaces)
-                    guard columns.contains(metric) else {
-                        throw Optimizer.OptimizeError(description: "--subject-to `\(text)`: `\(metric)` is not a metric; allowed: \(columns.joined(separator: ", "))")
+                    try Optimizer.checkMetric(metric, in: "--subject-to `\(text)`", columns: columns)
+                    let bound = value == "true" ? 1 : value == "false" ? 0 : Double(value)
+                    guard let bound, bound.isFinite else {
+                        throw Optimizer.OptimizeError(description: "--subject-to `\(text)`: `\(value)` is not a number (or true/false)")
                     }
-                    guard let bound = Double(value), bound.isFinite else {
-                        throw Optimizer.OptimizeError(description: "--subject-to `\(text)`: `\(value)` is not a number")
-                    }
-                    return Constraint(metric: metric, lessOrEqual: le, bound: bound)
+                    return Constraint(metric: metric, relation: relation, bound: bound)
                 }
             }
-            throw Optimizer.OptimizeError(description: "--subject-to `\(text)` is not METRIC<=VALUE or METRIC>=VALUE")
+            throw Optimizer.OptimizeError(description: "--subject-to `\(text)` is not METRIC<=VALUE, METRIC>=VALUE or METRIC==VALUE")
         }
 
         func holds(_ metrics: [String: Double]) -> Bool {
             guard let v = metrics[metric] else { return false }
-            return lessOrEqual ? v <= bound : v >= bound
+            switch relation {
+            case .lessOrEqual: return v <= bound
+            case .greaterOrEqual: return v >= bound
+            case .equal: return v == bound || abs(v - bound) <= 1e-9 * max(abs(v), abs(bound))
+            }
         }
+    }
+
+    /// Refuses a name that is not a numeric metric, with a did-you-mean and the allowed names.
+    public static func checkMetric(_ name: String, in context: String, columns: [String] = metricColumns) throws {
+        guard !columns.contains(name) else { return }
+        let guess = Spelling.suggestion(for: name, among: columns).map { " (did you mean `\($0)`?)" } ?? ""
+        throw OptimizeError(description: "\(context): `\(name)` is not a metric\(guess); allowed: \(columns.joined(separator: ", "))")
     }
 
     public struct OptimizeError: Error, CustomStringConvertible {
@@ -64,36 +76,47 @@ public struct Optimizer {
 
     public struct Outcome: Sendable {
         public var best: Evaluated?
+        /// With `per`: the best feasible grid point for each value of that axis, in the axis's order.
+        public var perValue: [(value: String, best: Evaluated)] = []
         /// The non-dominated feasible points of the Pareto pair asked for (empty without one), sorted by its first metric.
         public var front: [Evaluated]
         public var evaluations: Int
         public var invalid: Int
     }
 
-    /// Numeric summary columns a search can use.
-    public static let metricColumns = ReportExport.summaryColumns.filter {
-        !["scenario", "engine", "hardware", "phase", "dtype", "split_ratios", "memory_fits"].contains($0)
-    }
+    /// The summary metrics a search can use: every numeric one of the metric table (memory_fits as 1 or 0).
+    public static let metricColumns = Metrics.numeric.map(\.name)
 
     public let runner: SweepRunner
     public init(runner: SweepRunner) { self.runner = runner }
 
-    func evaluate(_ values: [String], constraints: [Constraint], invalid: inout Int) -> Evaluated? {
-        guard case let .success(fields) = runner.evaluate(SweepPoint(index: 0, values: values), root: runner.root) else { invalid += 1; return nil }
-        let row = Array(fields.dropFirst(1 + values.count))
+    func evaluate(_ values: [String], constraints: [Constraint], requireMemoryFit: Bool, invalid: inout Int) -> Evaluated? {
+        guard case let .success(report) = runner.evaluateReport(SweepPoint(index: 0, values: values), root: runner.root) else { invalid += 1; return nil }
+        // Read from the report through the metric table: no number is parsed back from text.
         var metrics: [String: Double] = [:]
-        for (name, text) in zip(ReportExport.summaryColumns, row) { if let v = Double(text) { metrics[name] = v } }
-        return Evaluated(values: values, metrics: metrics, row: row, feasible: constraints.allSatisfy { $0.holds(metrics) })
+        for metric in Metrics.numeric { metrics[metric.name] = metric.read(report).number }
+        let fits = !requireMemoryFit || report.memory.fits
+        return Evaluated(values: values, metrics: metrics, row: ReportExport.summaryRow(report), feasible: fits && constraints.allSatisfy { $0.holds(metrics) })
     }
 
     /// Searches the axes. Grid points are made from their numbers and not kept (memory does not grow with the grid):
     /// only the best point, the points the refinement revisits, and the non-dominated points of `pareto` are held.
+    /// `requireMemoryFit`: a point whose peak memory is over the capacity is infeasible (the default; a search
+    /// that allows it says so). `per`: also the best grid point for each value of that swept key.
     public func run(objective: Objective, constraints: [Constraint], pareto: (Objective, Objective)? = nil,
-                    maximumEvaluations: Int = 2_000_000) throws -> Outcome {
-        guard Self.metricColumns.contains(objective.metric) else {
-            throw OptimizeError(description: "`\(objective.metric)` is not a metric; allowed: \(Self.metricColumns.joined(separator: ", "))")
-        }
+                    requireMemoryFit: Bool = true, per: String? = nil, maximumEvaluations: Int = 2_000_000) throws -> Outcome {
+        try Self.checkMetric(objective.metric, in: "the objective")
         let spec = runner.spec
+        let perColumn = try per.map { key -> Int in
+            guard let column = spec.keys.firstIndex(of: key) else {
+                let guess = Spelling.suggestion(for: key, among: spec.keys).map { " (did you mean `\($0)`?)" } ?? ""
+                throw OptimizeError(description: "--per `\(key)` is not a swept key\(guess); allowed: \(spec.keys.joined(separator: ", "))")
+            }
+            return column
+        }
+        var perBest: [String: Evaluated] = [:]
+        var perOrder: [String] = []
+        var perSeen = Set<String>()
         // Continuous: non-integer ranges outside zipped groups.
         let continuous: [Int] = spec.groups.enumerated().compactMap { g, group in
             group.count == 1 && group[0].range != nil && group[0].range?.integer == false ? g : nil
@@ -106,6 +129,7 @@ public struct Optimizer {
         var invalid = 0, evaluations = 0
         var front: [Evaluated] = []
         var best: Evaluated? = nil
+        var lastEvaluated: Evaluated? = nil
         func cost(_ e: Evaluated?) -> Double {
             guard let e, e.feasible, let v = e.metrics[objective.metric], v.isFinite else { return .infinity }
             return objective.maximize ? -v : v
@@ -114,8 +138,9 @@ public struct Optimizer {
         func visit(_ values: [String], remember: Bool) -> Double {
             if let hit = cache[values] { return cost(hit) }
             evaluations += 1
-            guard let e = evaluate(values, constraints: constraints, invalid: &invalid) else { return .infinity }
+            guard let e = evaluate(values, constraints: constraints, requireMemoryFit: requireMemoryFit, invalid: &invalid) else { return .infinity }
             if remember { cache[values] = e }
+            lastEvaluated = e
             if let (x, y) = pareto { Self.insert(e, into: &front, x: x, y: y) }
             let c = cost(e)
             if c < cost(best) { best = e }
@@ -123,7 +148,15 @@ public struct Optimizer {
         }
         // 1. The grid.
         let gridSpec = SweepSpec(groups: spec.groups, method: .grid, points: 0, seed: spec.seed)
-        for index in 0..<gridSpec.pointCount { _ = visit(gridSpec.point(at: index).values, remember: false) }
+        for index in 0..<gridSpec.pointCount {
+            let values = gridSpec.point(at: index).values
+            let c = visit(values, remember: false)
+            if let column = perColumn {
+                let key = values[column]
+                if perSeen.insert(key).inserted { perOrder.append(key) }
+                if c.isFinite, c < cost(perBest[key]), let e = lastEvaluated { perBest[key] = e }
+            }
+        }
         let bestValues = best?.values
         // 2. Refine each continuous axis with Brent, two rounds.
         if var values = bestValues, !continuous.isEmpty {
@@ -151,7 +184,8 @@ public struct Optimizer {
             }
         }
         let sortedFront = pareto.map { Self.paretoFront(front, x: $0.0, y: $0.1) } ?? []
-        return Outcome(best: best.flatMap { $0.feasible ? $0 : nil }, front: sortedFront, evaluations: evaluations, invalid: invalid)
+        let perValue = perOrder.compactMap { v in perBest[v].map { (value: v, best: $0) } }
+        return Outcome(best: best.flatMap { $0.feasible ? $0 : nil }, perValue: perValue, front: sortedFront, evaluations: evaluations, invalid: invalid)
     }
 
     /// Adds `e` to a set of mutually non-dominated feasible points when nothing in it is at least as good in both

@@ -81,7 +81,11 @@ public struct SweepRunner: @unchecked Sendable {
     }
 
     /// The columns of sweep.csv: the point, the swept keys, then `run`'s summary columns.
-    public var header: [String] { ["point"] + spec.keys + ReportExport.summaryColumns }
+    public var header: [String] { ["point"] + keyColumns + ReportExport.summaryColumns }
+
+    /// The swept keys' column names: the key paths, except that a key that is also a summary metric's name (sweeping
+    /// `hardware`) is written `swept.KEY`, so no two columns share a name.
+    public var keyColumns: [String] { spec.keys.map { Metrics.names.contains($0) ? "swept." + $0 : $0 } }
 
     /// The scenario at one point (its values written into the YAML, then decoded strictly).
     public func scenario(at point: SweepPoint, root: YAMLNode? = nil) throws -> Scenario {
@@ -91,6 +95,30 @@ public struct SweepRunner: @unchecked Sendable {
             node = try Self.setting(node, path: key.split(separator: ".").map(String.init), to: value, file: file, key: key)
         }
         return try ScenarioLoader.decode(YAMLNode(node: node, file: root.file), defaultName: stem, directory: directory, hardware: hardware)
+    }
+
+    /// Problems `check` reports for the sweep section: an axis none of whose values (the first, a middle and the
+    /// last are tried, the other keys at the scenario's own values) makes a valid scenario, such as a misspelt key.
+    public func axisProblems() -> [InputError] {
+        spec.axes.compactMap { axis in
+            var first: InputError? = nil
+            let count = axis.gridCount
+            for i in Set([0, count / 2, max(0, count - 1)]).sorted() where i < count {
+                do {
+                    let node = try Self.setting(root.node, path: axis.key.split(separator: ".").map(String.init), to: axis.gridValue(at: i), file: file, key: axis.key)
+                    _ = try ScenarioLoader.decode(YAMLNode(node: node, file: root.file), defaultName: stem, directory: directory, hardware: hardware)
+                    return nil
+                } catch let e as InputError {
+                    first = first ?? e
+                } catch {
+                    first = first ?? InputError(file: file, keyPath: "sweep", problem: "\(error)")
+                }
+            }
+            guard let first else { return nil }
+            return InputError(file: file, line: axis.line, keyPath: "sweep.axes",
+                              problem: "no value of the axis `\(axis.key)` makes a valid scenario; with \(axis.gridValue(at: 0)): \(first.description)",
+                              allowed: "a key path into the scenario, with values it accepts")
+        }
     }
 
     static func setting(_ node: Node, path: [String], to value: String, file: String, key: String) throws -> Node {
@@ -123,6 +151,11 @@ public struct SweepRunner: @unchecked Sendable {
 
     /// Evaluates one point: its sweep.csv row, or the reason it is invalid.
     public func evaluate(_ point: SweepPoint, root: YAMLNode) -> Result<[String], InputError> {
+        evaluateReport(point, root: root).map { [String(point.index)] + point.values + ReportExport.summaryRow($0) }
+    }
+
+    /// Evaluates one point: its report, or the reason it is invalid.
+    public func evaluateReport(_ point: SweepPoint, root: YAMLNode) -> Result<Report, InputError> {
         do {
             let s = try scenario(at: point, root: root)
             if let problem = Limits.workProblem(s, steps: options.steps, event: options.engine == .event) {
@@ -136,7 +169,7 @@ public struct SweepRunner: @unchecked Sendable {
                 let r = try EventEngine(options: .init(steps: options.steps, traceSteps: 0, report: .init(layerRows: false, spans: false))).run(s)
                 report = r.report
             }
-            return .success([String(point.index)] + point.values + ReportExport.summaryRow(report))
+            return .success(report)
         } catch let e as InputError {
             return .failure(e)
         } catch {
@@ -220,7 +253,7 @@ public struct SweepRunner: @unchecked Sendable {
         AtomicFile.removeStrays(in: out)
 
         let headerLine = CSVTable.line(header)
-        let invalidHeaderLine = CSVTable.line(["point"] + spec.keys + ["error"])
+        let invalidHeaderLine = CSVTable.line(["point"] + keyColumns + ["error"])
         // What produced the folder; --resume refuses a folder made by another scenario text or other options.
         let provenance = provenanceText()
         var start = Checkpoint()

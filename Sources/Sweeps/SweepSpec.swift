@@ -21,6 +21,8 @@ public struct SweepSpec: Sendable {
         public var key: String
         public var values: [String]?
         public var range: Range?
+        /// The line of the axis in the scenario file.
+        public var line: Int? = nil
 
         public struct Range: Sendable, Equatable {
             public var from: Double
@@ -51,8 +53,13 @@ public struct SweepSpec: Sendable {
     public var axes: [Axis] { groups.flatMap { $0 } }
     public var keys: [String] { axes.map(\.key) }
 
+    /// A swept value as written into the scenario and sweep.csv: whole numbers without a fraction, others at 12
+    /// significant digits (a range's arithmetic leaves float noise such as 0.7000000000000001, which the value does
+    /// not mean: the shortest text of the 12-digit rounding is written, 0.7).
     static func scalar(_ v: Double) -> String {
-        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)"
+        if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+        let rounded = Double(String(format: "%.12g", v)) ?? v
+        return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int64(rounded)) : "\(rounded)"
     }
 
     /// Reads the `sweep:` section of a scenario file's root; nil when there is none.
@@ -120,7 +127,7 @@ public struct SweepSpec: Sendable {
         case let (values?, nil):
             let list = try values.list().map { try $0.string() }
             guard !list.isEmpty else { throw values.error("an empty list of values", allowed: "at least one value") }
-            return Axis(key: key, values: list, range: nil)
+            return Axis(key: key, values: list, range: nil, line: keyNode.line)
         case let (nil, rangeNode?):
             let r = try rangeNode.mapping(allowed: ["from", "to", "count", "scale", "integer"])
             let from = try r.required("from").double(), to = try r.required("to").double()
@@ -129,7 +136,8 @@ public struct SweepSpec: Sendable {
             if log, from <= 0 || to <= 0 {
                 throw rangeNode.error("a log range needs positive ends (from \(from), to \(to))", allowed: "from > 0 and to > 0, or scale: linear")
             }
-            return Axis(key: key, values: nil, range: .init(from: from, to: to, count: count, logScale: log, integer: try r["integer"]?.bool() ?? false))
+            return Axis(key: key, values: nil, range: .init(from: from, to: to, count: count, logScale: log, integer: try r["integer"]?.bool() ?? false),
+                        line: keyNode.line)
         case (_?, _?):
             throw node.error("an axis has both `values` and `range`", allowed: "one of them")
         case (nil, nil):

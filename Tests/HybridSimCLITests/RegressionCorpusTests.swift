@@ -30,7 +30,9 @@ struct RegressionCorpusTests {
         Case(file: "not-utf8.yaml", arguments: ["check"], status: 2, message: "not-utf8.yaml:2: the file is not UTF-8 text: byte 35"),
         Case(file: "control-character.yaml", arguments: ["check"], status: 2, message: "control-character.yaml:8: U+0007 at column 3 is not allowed in YAML"),
         Case(file: "zip-with-key.yaml", arguments: ["sweep", "--out", "o"], status: 2, message: "`key` beside `zip`"),
-        Case(file: "sweep-axis-typo-exit0.yaml", arguments: ["sweep", "--out", "o"], status: 2, message: "every one of the 2 points is an invalid scenario"),
+        Case(file: "sweep-axis-typo-exit0.yaml", arguments: ["sweep", "--out", "o"], status: 2, message: "sweep-axis-typo-exit0.yaml:9: at `sweep.axes`: no value of the axis `workload.batchh` makes a valid scenario"),
+        Case(file: "sweep-axis-typo-exit0.yaml", arguments: ["check"], status: 2, message: "(did you mean `batch`?)"),
+        Case(file: "sweep-axis-typo-exit0.yaml", arguments: ["optimize", "--minimize", "latency_s"], status: 2, message: "no value of the axis `workload.batchh`"),
     ]
 
     /// A small scenario sweeping the batch over `values`.

@@ -3,6 +3,20 @@ import Testing
 import SimMath
 
 @Suite struct OrderStatisticsTests {
+    @Test("many components (over 1,024 active: pooled, bounded work) agree with the closed forms")
+    func manyComponents() {
+        // 50,000 identical normals: the i.i.d. closed form μ + σ·z_n.
+        let n = 50_000
+        let pooled = OrderStatistics.expectedMaximum(means: .init(repeating: 10, count: n), standardDeviations: .init(repeating: 2, count: n))
+        let iid = OrderStatistics.expectedMaximumOfIID(count: n, mean: 10, standardDeviation: 2)
+        #expect(abs(pooled - iid) <= 1e-3 * iid, "\(pooled) vs \(iid)")
+        // 600 normals at 20 beside 20,000 at 0 (20 σ below): the maximum is the 600's.
+        let means = [Double](repeating: 20, count: 600) + [Double](repeating: 0, count: 20_000)
+        let mixed = OrderStatistics.expectedMaximum(means: means, standardDeviations: .init(repeating: 1, count: means.count))
+        let top = OrderStatistics.expectedMaximumOfIID(count: 600, mean: 20, standardDeviation: 1)
+        #expect(abs(mixed - top) <= 1e-3 * top, "\(mixed) vs \(top)")
+    }
+
     @Test func expectedMaximumOfStandardNormals() {
         // Reference values from an independent 200 000-point trapezoid integration;
         // z_E(2) = 1/√π exactly, z_E(100) = 2.50759 is the classical table value.

@@ -188,6 +188,42 @@ struct OptimizerTests {
         #expect(throws: Optimizer.OptimizeError.self) { _ = try Optimizer.Constraint.parse("nonsense<=1", columns: Optimizer.metricColumns) }
     }
 
+    @Test("memory: a point over the capacity is infeasible unless allowed; memory_fits, == and did-you-mean in constraints; --per")
+    func memoryAndPer() throws {
+        // Batch 1 ... 4096 at 32k tokens: the largest batches do not fit one H100's 80 GB.
+        let sweep = """
+        sweep:
+          axes:
+            - {key: workload.batch, values: [1, 64, 1024, 4096]}
+            - {key: workload.seq_len, values: [1024, 32768]}
+        """
+        let runner = try SweepRunner(file: try sweepFile(sweep), options: .init())
+        // The most tokens per step: the largest batch at the longest context, which does not fit.
+        let objective = Optimizer.Objective(metric: "tokens_per_step", maximize: true)
+        let allowed = try Optimizer(runner: runner).run(objective: objective, constraints: [], requireMemoryFit: false)
+        let strict = try Optimizer(runner: runner).run(objective: objective, constraints: [])
+        let fitting = try Optimizer(runner: runner).run(objective: objective, constraints: [try .parse("memory_fits==true")], requireMemoryFit: false)
+        #expect(allowed.best?.metrics["memory_fits"] == 0, "without the memory constraint the fastest point overflows")
+        #expect(strict.best?.metrics["memory_fits"] == 1)
+        #expect(fitting.best?.values == strict.best?.values)
+        #expect(try Optimizer.Constraint.parse("batch==64").holds(["batch": 64]))
+        #expect(try !Optimizer.Constraint.parse("batch==64").holds(["batch": 65]))
+        let typo = try #require(throws: Optimizer.OptimizeError.self) { _ = try Optimizer.Constraint.parse("latncy_s<=1") }
+        #expect(typo.description.contains("did you mean `latency_s`?"))
+        // The best point for each sequence length: the per-axis answer the grid holds.
+        let per = try Optimizer(runner: runner).run(objective: objective, constraints: [], per: "workload.seq_len")
+        #expect(per.perValue.map(\.value) == ["1024", "32768"])
+        for (value, best) in per.perValue {
+            #expect(best.values[1] == value && best.metrics["memory_fits"] == 1)
+            let others = runner.spec.allPoints().filter { $0.values[1] == value }.compactMap { point -> Double? in
+                guard case let .success(r) = runner.evaluateReport(point, root: runner.root), r.memory.fits else { return nil }
+                return r.tokensPerStep
+            }
+            #expect((best.metrics["tokens_per_step"] ?? 0) >= (others.max() ?? .infinity))
+        }
+        #expect(throws: Optimizer.OptimizeError.self) { _ = try Optimizer(runner: runner).run(objective: objective, constraints: [], per: "workload.seqlen") }
+    }
+
     @Test("Pareto front: no point on it is dominated by any feasible point")
     func pareto() {
         func e(_ a: Double, _ b: Double) -> Optimizer.Evaluated { .init(values: ["\(a)"], metrics: ["x": a, "y": b], row: [], feasible: true) }

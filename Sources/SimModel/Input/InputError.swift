@@ -64,7 +64,7 @@ public struct InputErrors: Error, CustomStringConvertible, Sendable {
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }
 
-enum Spelling {
+public enum Spelling {
     /// Levenshtein distance, for did-you-mean suggestions.
     static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a.lowercased()), b = Array(b.lowercased())
@@ -87,7 +87,7 @@ enum Spelling {
     }
 
     /// The closest candidate within a small edit distance, if any.
-    static func suggestion(for word: String, among candidates: [String]) -> String? {
+    public static func suggestion(for word: String, among candidates: [String]) -> String? {
         // A truncated name (`nvidia-h100` for `nvidia-h100-sxm`) is the likeliest intent.
         let lower = word.lowercased()
         if lower.count >= 3, let prefixed = candidates.filter({ $0.lowercased().hasPrefix(lower) }).min(by: { $0.count < $1.count }) {

@@ -245,10 +245,12 @@ struct ExpertShares {
         }
         // An item every token fills completely is the maximum.
         if per == 1, inclusion.contains(where: { $0 >= 1 - 1e-12 }) { return tt }
-        var keys: [[Double]: Int] = [:]
+        struct Key: Hashable { var mean: Double; var variance: Double }
+        var keys: [Key: Int] = [:]
+        keys.reserveCapacity(min(items, 1 << 16))
         var order: [(mean: Double, variance: Double, count: Int)] = []
         for d in 0..<items {
-            let key = [means[d], variances[d]]
+            let key = Key(mean: means[d], variance: variances[d])
             if let i = keys[key] { order[i].count += 1 } else { keys[key] = order.count; order.append((means[d], variances[d], 1)) }
         }
         let groups: [ConditionedCounts.Group]
@@ -305,7 +307,9 @@ struct ExpertShares {
     /// the points of the numerical integration over the weights. Deterministic; cached.
     static func dirichletDraws(experts: Int, picks k: Int, concentration a: Double) -> [[Double]] {
         drawCache.value(for: DrawKey(experts: experts, picks: k, concentration: a), limit: 64) {
-            let count = max(64, min(8192, (1 << 22) / max(1, experts * max(1, k))))
+            // 2^22 weights in all, 64 to 8,192 draws; beyond 65,536 experts x picks fewer (at least 4), so a million
+            // experts cost four draws, not 64 (about 0.5 GB and a minute, found by the fuzzer).
+            let count = max(experts * max(1, k) > 65_536 ? 4 : 64, min(8192, (1 << 22) / max(1, experts * max(1, k))))
             var draws: [[Double]] = []
             draws.reserveCapacity(count)
             if let random = try? RandomSource(seed: 0x5EED_D1C7) {
