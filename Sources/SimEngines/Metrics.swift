@@ -25,24 +25,26 @@ public struct Metric: Sendable {
     public let read: @Sendable (Report) -> Value
 
     /// Whether the metric is a number (it can be optimised, constrained and plotted).
-    public var isNumeric: Bool { kind != "text" }
-    let kind: String
+    public let isNumeric: Bool
 
+    init(_ name: String, _ unit: String, _ summary: String, numeric: Bool, read: @escaping @Sendable (Report) -> Value) {
+        self.name = name
+        self.unit = unit
+        self.summary = summary
+        self.isNumeric = numeric
+        self.read = read
+    }
     init(_ name: String, _ unit: String, _ summary: String, text read: @escaping @Sendable (Report) -> String) {
-        self.name = name; self.unit = unit; self.summary = summary; kind = "text"
-        self.read = { .text(read($0)) }
+        self.init(name, unit, summary, numeric: false) { .text(read($0)) }
     }
     init(_ name: String, _ unit: String, _ summary: String, integer read: @escaping @Sendable (Report) -> Int) {
-        self.name = name; self.unit = unit; self.summary = summary; kind = "integer"
-        self.read = { .integer(read($0)) }
+        self.init(name, unit, summary, numeric: true) { .integer(read($0)) }
     }
     init(_ name: String, _ unit: String, _ summary: String, number read: @escaping @Sendable (Report) -> Double) {
-        self.name = name; self.unit = unit; self.summary = summary; kind = "number"
-        self.read = { .number(read($0)) }
+        self.init(name, unit, summary, numeric: true) { .number(read($0)) }
     }
     init(_ name: String, _ unit: String, _ summary: String, flag read: @escaping @Sendable (Report) -> Bool) {
-        self.name = name; self.unit = unit; self.summary = summary; kind = "flag"
-        self.read = { .flag(read($0)) }
+        self.init(name, unit, summary, numeric: true) { .flag(read($0)) }
     }
 }
 

@@ -129,32 +129,30 @@ public struct Optimizer {
         var invalid = 0, evaluations = 0
         var front: [Evaluated] = []
         var best: Evaluated? = nil
-        var lastEvaluated: Evaluated? = nil
         func cost(_ e: Evaluated?) -> Double {
             guard let e, e.feasible, let v = e.metrics[objective.metric], v.isFinite else { return .infinity }
             return objective.maximize ? -v : v
         }
-        /// Evaluates (once per distinct point), keeping the best and the Pareto candidates.
-        func visit(_ values: [String], remember: Bool) -> Double {
-            if let hit = cache[values] { return cost(hit) }
+        /// Evaluates (once per distinct point), keeping the best and the Pareto candidates; the point and its cost.
+        func visit(_ values: [String], remember: Bool) -> (point: Evaluated?, cost: Double) {
+            if let hit = cache[values] { return (hit, cost(hit)) }
             evaluations += 1
-            guard let e = evaluate(values, constraints: constraints, requireMemoryFit: requireMemoryFit, invalid: &invalid) else { return .infinity }
+            guard let e = evaluate(values, constraints: constraints, requireMemoryFit: requireMemoryFit, invalid: &invalid) else { return (nil, .infinity) }
             if remember { cache[values] = e }
-            lastEvaluated = e
             if let (x, y) = pareto { Self.insert(e, into: &front, x: x, y: y) }
             let c = cost(e)
             if c < cost(best) { best = e }
-            return c
+            return (e, c)
         }
         // 1. The grid.
         let gridSpec = SweepSpec(groups: spec.groups, method: .grid, points: 0, seed: spec.seed)
         for index in 0..<gridSpec.pointCount {
             let values = gridSpec.point(at: index).values
-            let c = visit(values, remember: false)
+            let (point, c) = visit(values, remember: false)
             if let column = perColumn {
                 let key = values[column]
                 if perSeen.insert(key).inserted { perOrder.append(key) }
-                if c.isFinite, c < cost(perBest[key]), let e = lastEvaluated { perBest[key] = e }
+                if c.isFinite, c < cost(perBest[key]), let point { perBest[key] = point }
             }
         }
         let bestValues = best?.values
@@ -172,7 +170,7 @@ public struct Optimizer {
                     var trial = values
                     let result = try? Minimization.brent(lower: lo, upper: hi, guess: Double(values[column]), absoluteTolerance: (hi - lo) * 1e-4) { x in
                         trial[column] = "\(x)"
-                        let c = visit(trial, remember: true)
+                        let c = visit(trial, remember: true).cost
                         return c.isFinite ? c : 1e300
                     }
                     if let result {

@@ -37,10 +37,11 @@ public enum Limits {
     /// Why `steps` steps of `scenario` in the event engine (`event`) or the analytic engine are refused, or nil
     /// when the run is within ``work``.
     public static func workProblem(_ scenario: Scenario, steps: Int, event: Bool) -> String? {
+        // Called for every sweep point: the per-step work is summed over the layers once.
         let effective = event || scenario.workload.phase == .decode ? steps : 1
-        let total = work(scenario.model, steps: effective)
-        guard total > work else { return nil }
         let perStep = work(scenario.model, steps: 1)
+        let total = Double(effective) * perStep
+        guard total > work else { return nil }
         let most = max(0, Int(min(1e9, (work / perStep).rounded(.down))))
         return "\(steps) steps of \(scenario.model.layers.count) layers is \(String(format: "%.3g", total)) layer-steps of \(event ? "event" : "analytic")-engine work "
             + "(a routed layer counts 1 + experts/256); allowed: at most \(String(format: "%.0f", work)) (Limits.work; here at most \(most) steps)"
